@@ -1,0 +1,1 @@
+"""Security: password hashing, personal-data encryption and the keyring door (no Qt, no peewee)."""

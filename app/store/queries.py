@@ -1,0 +1,107 @@
+"""Queue and search queries (all list queries live here): paged, index-backed, no full loads."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import peewee as pw
+
+from app.store.models import ApplicantRecord, CaseRecord
+
+_CASE_NO_PART = re.compile(r"^\d{9}-[A-Z0-9]{0,2}(-\d{0,8}(-\d{0,4})?)?$")
+_TAIL = re.compile(r"^\d{3}[\dX]$")
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """Who looks (township, station, county) and what they ask for (states, search text)."""
+
+    township: str | None = None
+    station: str | None = None
+    states: tuple[str, ...] | None = None
+    at_county: bool | None = None
+    search: str = ""
+    id_index: str | None = None
+    phone_index: str | None = None
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    """One line of a queue: no decrypted personal data."""
+
+    id: int
+    case_no: str
+    item_name: str
+    applicant_name: str
+    state: str
+    station: str | None
+    deadline: date | None
+    deadline_provisional: bool
+    received_at: datetime
+    version: int
+    township: str
+    handling_mode: str
+
+
+def _search_clause(f: QueueFilter) -> pw.Expression | None:
+    text = f.search.strip().upper()
+    if not text and not f.id_index and not f.phone_index:
+        return None
+    if f.id_index or f.phone_index:
+        return CaseRecord.applicant.in_(
+            ApplicantRecord.select(ApplicantRecord.id).where(
+                (ApplicantRecord.id_index == (f.id_index or ""))
+                | (ApplicantRecord.phone_index == (f.phone_index or ""))
+            )
+        )
+    if _CASE_NO_PART.match(text):
+        return (CaseRecord.case_no >= text) & (CaseRecord.case_no < text + "~")
+    if _TAIL.match(text):
+        tails = ApplicantRecord.select(ApplicantRecord.id).where(
+            (ApplicantRecord.id_tail == text) | (ApplicantRecord.phone_tail == text)
+        )
+        return CaseRecord.applicant.in_(tails)
+    name = f.search.strip()
+    return (CaseRecord.applicant_name >= name) & (CaseRecord.applicant_name < name + "\uffff")
+
+
+def _where(f: QueueFilter) -> pw.Expression:
+    clause: pw.Expression = CaseRecord.id > 0
+    if f.township is not None:
+        clause &= CaseRecord.township == f.township
+    if f.station is not None:
+        clause &= CaseRecord.station == f.station
+    if f.states is not None:
+        clause &= CaseRecord.state.in_(list(f.states))
+    if f.at_county is not None:
+        clause &= CaseRecord.at_county == f.at_county
+    search = _search_clause(f)
+    if search is not None:
+        clause &= search
+    return clause
+
+
+_ROW_FIELDS = (
+    CaseRecord.id, CaseRecord.case_no, CaseRecord.item_name, CaseRecord.applicant_name,
+    CaseRecord.state, CaseRecord.station, CaseRecord.deadline, CaseRecord.deadline_provisional,
+    CaseRecord.received_at, CaseRecord.version, CaseRecord.township, CaseRecord.handling_mode,
+)  # fmt: skip
+
+
+def count_cases(f: QueueFilter) -> int:
+    return int(CaseRecord.select(pw.fn.COUNT(CaseRecord.id)).where(_where(f)).scalar() or 0)
+
+
+def page_cases(f: QueueFilter, offset: int, limit: int) -> list[CaseRow]:
+    """A page of the queue, most urgent first (deadline, then arrival)."""
+    query = (
+        CaseRecord.select(*_ROW_FIELDS)
+        .where(_where(f))
+        .order_by(CaseRecord.deadline.asc(nulls="LAST"), CaseRecord.received_at, CaseRecord.id)
+        .offset(offset)
+        .limit(limit)
+        .tuples()
+    )
+    return [CaseRow(*row) for row in query]

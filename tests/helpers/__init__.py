@@ -1,0 +1,1 @@
+"""Shared fixtures and factories for the test suite."""
