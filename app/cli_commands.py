@@ -15,7 +15,11 @@ def _runtime() -> Runtime:
     from app.security.keystore import console_passphrase
     from app.services.runtime import open_runtime
 
-    return open_runtime(ask_passphrase=console_passphrase)
+    from app.services.logs import setup_logging
+
+    rt = open_runtime(ask_passphrase=console_passphrase)
+    setup_logging(rt.data_dir)
+    return rt
 
 
 def _admin() -> Actor:

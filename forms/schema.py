@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -185,7 +186,7 @@ class Item:
 
     @property
     def kind(self) -> str:
-        """ "immediate" (即办件, decided on the spot) or "promised" (承诺件)."""
+        """Either "immediate" (即办件, decided on the spot) or "promised" (承诺件)."""
         return "immediate" if self.promised_limit_days == 0 else "promised"
 
     @property
@@ -255,7 +256,7 @@ class Catalog:
         return tuple(item for item in self.items if item.level == "county")
 
 
-def validate_form(item: Item, data: dict[str, object]) -> dict[str, str]:
+def validate_form(item: Item, data: Mapping[str, object]) -> dict[str, str]:
     """Check application data against the item's form: field key → Chinese error, empty if ok.
 
     Keys in `data` that the form does not declare are ignored. A required `bool` field is a

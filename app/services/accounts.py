@@ -29,6 +29,9 @@ DEFAULT_IDLE_MINUTES = 10
 _USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{2,29}$")
 # Compared against when the username is unknown, so both paths cost one scrypt run.
 _DUMMY_HASH = hash_password("Dummy-password-1")
+# One message for an unknown user and a wrong password, so the login screen never tells
+# whether a username exists (no remaining-attempts count either: unknown users have none).
+BAD_LOGIN = f"用户名或密码错误（连续{MAX_FAILURES}次错误将锁定账号{LOCK_MINUTES}分钟）"
 
 
 @dataclass
@@ -80,7 +83,10 @@ def set_idle_minutes(rt: Runtime, actor: Actor, minutes: int) -> None:
         raise ValidationError("空闲锁定时间应在1至240分钟之间", field="idle_minutes")
     with dbmod.write_transaction():
         set_setting("idle_minutes", str(minutes))
-        audit.record(rt.audit_key, actor, "settings.idle_minutes", details={"minutes": minutes})
+        audit.record(
+            rt.audit_key, actor, "settings.idle_minutes", details={"minutes": minutes},
+            at=rt.now(),
+        )  # fmt: skip
 
 
 def _require_admin(actor: Actor) -> None:
@@ -136,6 +142,7 @@ def create_account(
         audit.record(
             rt.audit_key, actor, "account.create", object_type="account",
             object_id=username, details={"role": role.value, "station": station or ""},
+            at=rt.now(),
         )  # fmt: skip
     del account
     return password
@@ -164,15 +171,15 @@ def _fail(rt: Runtime, account: AccountRecord, desk: str, now: datetime) -> str:
     actor = actor_of(account, desk)
     audit.record(
         rt.audit_key, actor, "login.failure", object_type="account",
-        object_id=account.username, outcome="fail", details={"failures": failures},
+        object_id=account.username, outcome="fail", details={"failures": failures}, at=now,
     )  # fmt: skip
     if locked_until:
         audit.record(
             rt.audit_key, actor, "account.lockout", object_type="account",
-            object_id=account.username, details={"minutes": LOCK_MINUTES},
+            object_id=account.username, details={"minutes": LOCK_MINUTES}, at=now,
         )  # fmt: skip
         return f"连续{MAX_FAILURES}次密码错误，账号已锁定{LOCK_MINUTES}分钟"
-    return f"用户名或密码错误（再错{MAX_FAILURES - failures}次将锁定账号）"
+    return BAD_LOGIN
 
 
 def lock_message(locked_until: datetime, now: datetime) -> str:
@@ -192,13 +199,13 @@ def login(rt: Runtime, username: str, password: str, *, desk: str = "") -> Sessi
             audit.record(
                 rt.audit_key, None, "login.failure", object_type="account",
                 object_id="", outcome="fail", account="(unknown)",
-                details={"reason": "unknown_user"},
+                details={"reason": "unknown_user"}, at=now,
             )  # fmt: skip
-            message = "用户名或密码错误"
+            message = BAD_LOGIN
         elif account.locked_until and account.locked_until > now:
             audit.record(
                 rt.audit_key, actor_of(account, desk), "login.locked", object_type="account",
-                object_id=account.username, outcome="fail",
+                object_id=account.username, outcome="fail", at=now,
             )  # fmt: skip
             message = lock_message(account.locked_until, now)
         elif account.disabled:
@@ -211,7 +218,7 @@ def login(rt: Runtime, username: str, password: str, *, desk: str = "") -> Sessi
             ).execute()
             audit.record(
                 rt.audit_key, actor_of(account, desk), "login.success",
-                object_type="account", object_id=account.username,
+                object_type="account", object_id=account.username, at=now,
             )  # fmt: skip
     if message:
         raise AuthError(message)
@@ -240,7 +247,7 @@ def change_password(rt: Runtime, session: Session, old: str, new: str) -> None:
         ).where(AccountRecord.id == account.id).execute()  # fmt: skip
         audit.record(
             rt.audit_key, session.actor, "account.password_change", object_type="account",
-            object_id=account.username,
+            object_id=account.username, at=rt.now(),
         )  # fmt: skip
     session.must_change_password = False
     session.last_activity = rt.now()
@@ -254,7 +261,10 @@ def set_locked(rt: Runtime, actor: Actor, username: str, *, locked: bool) -> Non
             AccountRecord.id == account.id
         ).execute()
         action = "account.lock" if locked else "account.unlock"
-        audit.record(rt.audit_key, actor, action, object_type="account", object_id=account.username)
+        audit.record(
+            rt.audit_key, actor, action, object_type="account", object_id=account.username,
+            at=rt.now(),
+        )  # fmt: skip
 
 
 def reset_password(rt: Runtime, actor: Actor, username: str) -> str:
@@ -269,7 +279,7 @@ def reset_password(rt: Runtime, actor: Actor, username: str) -> str:
         ).where(AccountRecord.id == account.id).execute()  # fmt: skip
         audit.record(
             rt.audit_key, actor, "account.reset_password", object_type="account",
-            object_id=account.username,
+            object_id=account.username, at=rt.now(),
         )  # fmt: skip
     return password
 

@@ -76,9 +76,11 @@ def _load(row_id: int, sha256: str) -> Catalog:
     """Parse a stored version once per process (versions never change once stored)."""
     cached = _parsed.get(sha256)
     if cached is None:
-        content = CatalogVersionRecord.select(CatalogVersionRecord.content).where(
-            CatalogVersionRecord.id == row_id
-        ).scalar()
+        content = (
+            CatalogVersionRecord.select(CatalogVersionRecord.content)
+            .where(CatalogVersionRecord.id == row_id)
+            .scalar()
+        )
         cached = _parsed[sha256] = loads_catalog(content)
     return cached
 

@@ -6,6 +6,7 @@ simulated clock, so the demo database is exactly what daily use would produce.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import re
 from collections.abc import Iterator
@@ -153,7 +154,6 @@ class DemoBuilder:
             return person.address
         return f"{f.label}（演示）"[: int(f.max) if f.max else 50]
 
-
     def _patterned(self, pattern: str, person: PersonInput) -> str:
         """A value for a patterned text field: an ID-based code or a bank-card-like number."""
         rng = self.rng
@@ -184,6 +184,11 @@ class _Stop(Exception):
     """The simulated life reached 'today': the case stays in the state it has."""
 
 
+COMPLAINTS = (
+    "窗口工作人员解释政策不够清楚，希望改进",
+    "排队等候时间较长，建议高峰期增开窗口",
+    "补正材料要求第一次没有讲全，跑了两趟",
+)
 RATINGS = (5, 5, 5, 5, 5, 5, 4, 4, 4, 3, 2)
 
 
@@ -213,10 +218,25 @@ class CaseLife:
         )
 
     def run(self) -> None:
-        try:
+        with contextlib.suppress(_Stop):
+            self._feedback_before()
             self._life()
-        except _Stop:
-            pass
+
+    def _feedback_before(self) -> None:
+        """Some citizens ask first (咨询); a few complain about an earlier visit (投诉)."""
+        from app.services import feedback
+
+        window = self.rng.choice(self.b.window)
+        self.b.clock.value = self.t - timedelta(minutes=self.rng.randint(5, 30))
+        if self.rng.random() < 0.1:
+            item = self.rng.choice(self.b.catalog.items)
+            channel = self.rng.choice(("窗口", "电话", "12345热线"))
+            feedback.record_consultation(self.b.rt, window, item_code=item.code, channel=channel)
+        if self.rng.random() < 0.01:
+            feedback.record_complaint(
+                self.b.rt, window, channel=self.rng.choice(("12345热线", "意见箱", "窗口")),
+                content=self.rng.choice(COMPLAINTS),
+            )  # fmt: skip
 
     def _intake(self, item: Item, window: Actor) -> list[str]:
         person = self.b.person(self.t.date())
@@ -284,7 +304,11 @@ class CaseLife:
         if rng.random() < 0.02:
             self.do(window, Action.WITHDRAW, {"reason": "申请人主动申请撤回"})
             return
+        if rng.random() < 0.15:
+            self.later(rng.randint(0, 1), minutes=rng.randint(30, 240))  # 预审 takes a while
         self.do(window, Action.ACCEPT)
+        if rng.random() < 0.3:
+            self.later(rng.randint(0, 1), minutes=rng.randint(10, 120))
         if county:
             self._county(item, window)
         else:
@@ -373,7 +397,10 @@ class CaseLife:
             data = {"method": "mail", "address": f"{COUNTY[1]}{TOWNSHIP[1]}{rng.choice(VILLAGES)}{rng.randint(1, 80)}号",
                     "carrier": "中国邮政EMS", "tracking_no": f"EB{rng.randint(10**8, 10**9 - 1)}CN"}  # fmt: skip
         self.do(clerk, Action.ISSUE, data)
-        self.later(0, minutes=rng.randint(1, 5))
+        if data["method"] == "mail":
+            self.later(rng.randint(1, 3))  # closed when the delivery is confirmed
+        else:
+            self.later(0, minutes=rng.randint(1, 5))
         self.do(clerk, Action.CLOSE, {"rating": rng.choice(RATINGS)})
 
 
@@ -385,8 +412,11 @@ def generate_cases(rt: Runtime, n: int, *, seed: int = 20261122, days: int = 180
     rng = random.Random(seed)
     today = rt.now()
     builder = DemoBuilder(rt, rng, today)
-    starts = _workday_times(rng, rt, today.date() - timedelta(days=days), today.date())
-    times = sorted(next(starts) for _ in range(n))
+    # Most cases are months old and finished; a third arrived in the last fortnight and are
+    # still moving, as on a real desk.
+    older = _workday_times(rng, rt, today.date() - timedelta(days=days), today.date())
+    recent = _workday_times(rng, rt, today.date() - timedelta(days=14), today.date())
+    times = sorted(next(recent if rng.random() < 0.33 else older) for _ in range(n))
     times = [t for t in times if t <= today] + [today - timedelta(minutes=5)] * sum(
         t > today for t in times
     )
