@@ -13,13 +13,13 @@ from app.services.runtime import Runtime
 
 def _runtime() -> Runtime:
     from app.security.keystore import console_passphrase
-    from app.services.runtime import open_runtime
-
     from app.services.logs import setup_logging
+    from app.services.runtime import default_data_dir, open_runtime
 
-    rt = open_runtime(ask_passphrase=console_passphrase)
-    setup_logging(rt.data_dir)
-    return rt
+    # Logging first: opening the runtime may warn (no keyring, calendar gaps), and a warning
+    # without a handler would reach the console as an English line.
+    setup_logging(default_data_dir())
+    return open_runtime(ask_passphrase=console_passphrase)
 
 
 def _admin() -> Actor:
@@ -76,7 +76,13 @@ def role_help() -> str:
 
 
 def parse_role_arg(value: str) -> Role:
-    return parse_role(value)
+    from app.domain.errors import KnownError
+
+    try:
+        return parse_role(value)
+    except KnownError as exc:
+        # argparse turns this into its usage + "错误：" line with exit code 2.
+        raise argparse.ArgumentTypeError(exc.message) from None
 
 
 def read_text(path: str) -> str:

@@ -56,6 +56,12 @@ def _missing_items(data: Mapping[str, Any]) -> list[dict[str, str]]:
     return items
 
 
+def _outstanding(facts: CaseFacts) -> list[str]:
+    """Required materials still missing or defective (deferred and committed ones are not)."""
+    gaps = (MaterialStatus.MISSING, MaterialStatus.DEFECTIVE)
+    return [m.name for m in facts.materials if m.required and m.status in gaps]
+
+
 def _clock_changes(clock: CaseClock, ctx: Context) -> dict[str, Any]:
     deadline = clock.deadline(ctx.calendar, today=ctx.today)
     return {
@@ -96,6 +102,14 @@ def _accept(facts: CaseFacts, data: Mapping[str, Any], ctx: Context) -> Outcome:
 
 def _request_correction(facts: CaseFacts, data: Mapping[str, Any], ctx: Context) -> Outcome:
     items = _missing_items(data)
+    # 一次性告知: every gap known now must be on the notice, or the applicant comes twice.
+    listed = {i["name"] for i in items}
+    unlisted = [name for name in _outstanding(facts) if name not in listed]
+    if unlisted:
+        raise ValidationError(
+            "一次性告知须列明全部需补正的材料，以下材料尚未列入：" + "、".join(unlisted),
+            field="missing",
+        )
     due = _date(data, "due_date", "补正期限")
     if due < ctx.today:
         raise ValidationError("补正期限不能早于今天", field="due_date")
@@ -111,6 +125,12 @@ def _supplement(facts: CaseFacts, data: Mapping[str, Any], ctx: Context) -> Outc
     if not isinstance(received, list | tuple) or not received:
         raise ValidationError("请勾选申请人已补交的材料", field="received")
     names = [str(n).strip() for n in received if str(n).strip()]
+    # A partial supplement must not let the case go on with a required material still missing.
+    still_missing = [name for name in _outstanding(facts) if name not in names]
+    if still_missing:
+        raise ValidationError(
+            "以下材料尚未补齐，不能登记补正完成：" + "、".join(still_missing), field="received"
+        )
     changes: dict[str, Any] = {"correction_items": [], "correction_due": None}
     if facts.accepted_on is None:
         return Outcome(S.RECEIVED, changes, {"received": names})
@@ -119,6 +139,18 @@ def _supplement(facts: CaseFacts, data: Mapping[str, Any], ctx: Context) -> Outc
     if facts.level == "county" and not facts.at_county:
         return Outcome(S.HANDED_OFF, changes, {"received": names}, outbox=True)
     return Outcome(S.IN_REVIEW, changes, {"received": names})
+
+
+def _county_holds(facts: CaseFacts) -> bool:
+    """Whether the county node holds this township case (handed off, or corrected by the county).
+
+    A county-level case can only be corrected after acceptance by the county itself, so an
+    accepted county case waiting for correction is still held there and must hear of changes.
+    """
+    if facts.at_county or facts.level != "county":
+        return False
+    corrected = facts.state is S.CORRECTION_REQUIRED and facts.accepted_on is not None
+    return facts.state is S.HANDED_OFF or corrected
 
 
 def _refuse(facts: CaseFacts, data: Mapping[str, Any], ctx: Context) -> Outcome:
@@ -199,7 +231,9 @@ def _issue(facts: CaseFacts, data: Mapping[str, Any], ctx: Context) -> Outcome:
 
 def _close(facts: CaseFacts, data: Mapping[str, Any], ctx: Context) -> Outcome:
     rating = data.get("rating")
-    if rating is not None and (not isinstance(rating, int) or not 1 <= rating <= 5):
+    # bool is an int subclass: True must not pass as a rating of 1.
+    valid = isinstance(rating, int) and not isinstance(rating, bool) and 1 <= rating <= 5
+    if rating is not None and not valid:
         raise ValidationError("好差评等级应为1至5", field="rating")
     return Outcome(S.CLOSED, {"finished_on": ctx.today}, {"rating": rating})
 
@@ -207,7 +241,7 @@ def _close(facts: CaseFacts, data: Mapping[str, Any], ctx: Context) -> Outcome:
 def _withdraw(facts: CaseFacts, data: Mapping[str, Any], ctx: Context) -> Outcome:
     reason = _text(data, "reason", "撤回原因")
     changes = {"withdraw_reason": reason, "finished_on": ctx.today}
-    outbox = facts.state is S.HANDED_OFF and not facts.at_county
+    outbox = _county_holds(facts)
     return Outcome(S.WITHDRAWN, changes, {"reason": reason}, outbox=outbox)
 
 

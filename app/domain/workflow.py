@@ -79,7 +79,8 @@ def _scope_error(facts: CaseFacts, actor: Actor) -> str | None:
         return "该办件由县级办理，乡镇账号不能操作"
     if actor.township != facts.township:
         return "该办件不属于本乡镇，无权操作"
-    if actor.role is Role.STATION and actor.station != facts.station:
+    # A station account without a station must not match a case without one (county items).
+    if actor.role is Role.STATION and (actor.station is None or actor.station != facts.station):
         return "该办件不属于本站办所，无权操作"
     return None
 
@@ -101,20 +102,24 @@ def check_allowed(facts: CaseFacts, action: Action, actor: Actor) -> Rule:
 
 
 def can(facts: CaseFacts, action: Action, actor: Actor) -> bool:
-    """For greying out buttons: the table, the actor's scope and the level guards (no data)."""
+    """For greying out buttons: the table, the actor's scope and the guards (no data)."""
     try:
         check_allowed(facts, action, actor)
-        _level_guard(facts, action, actor)
+        _guard(facts, action, actor)
     except DomainError:
         return False
     return True
 
 
-def _level_guard(facts: CaseFacts, action: Action, actor: Actor) -> None:
+def _guard(facts: CaseFacts, action: Action, actor: Actor) -> None:
+    """Rules the table cannot express: the item's level, and refusal only before acceptance."""
     if action is Action.ROUTE and actor.role is Role.WINDOW and facts.level != "township":
         raise DomainError("县级事项须移交县级帮代办，不能分送站办所", code="level")
     if action is Action.HAND_OFF and facts.level != "county":
         raise DomainError("乡镇事项由站办所办理，不能移交县级", code="level")
+    # 不予受理 answers an application; once accepted (a correction during review) it is too late.
+    if action is Action.REFUSE and facts.accepted_on is not None:
+        raise DomainError("办件已受理，不能再作出不予受理决定", code="accepted")
 
 
 def transition(
@@ -122,7 +127,7 @@ def transition(
 ) -> Outcome:
     """Check everything and compute the outcome; raises a KnownError with a Chinese message."""
     rule = check_allowed(facts, action, actor)
-    _level_guard(facts, action, actor)
+    _guard(facts, action, actor)
     outcome = EFFECTS[action](facts, data, ctx)
     if rule.target is not None:
         outcome.state = rule.target

@@ -66,11 +66,17 @@ def actor_of(account: AccountRecord, desk: str = "") -> Actor:
         account_id=account.id,
         username=account.username,
         role=Role(account.role),
-        township=account.township.code if account.township_id else "",
+        township=_township_code(account),
         desk=desk,
         station=account.station,
         display_name=account.display_name,
     )
+
+
+def _township_code(account: AccountRecord) -> str:
+    # A null foreign key reads as None without a query; county accounts have no township.
+    town = account.township
+    return town.code if town is not None else ""
 
 
 def idle_minutes() -> int:
@@ -306,6 +312,6 @@ def list_accounts(rt: Runtime) -> list[AccountInfo]:
             state = "待修改初始密码"
         else:
             state = "正常"
-        town = a.township.code if a.township_id else ""
+        town = _township_code(a)
         result.append(AccountInfo(a.username, a.display_name, Role(a.role), town, a.station, state))
     return result

@@ -18,7 +18,7 @@ from app.services import audit
 from app.services.people import USCC
 from app.store import db as dbmod
 from app.store.models import ApplicantRecord, CaseMaterialRecord, CaseRecord
-from app.store.queries import CaseRow, QueueFilter, count_cases, page_cases
+from app.store.queries import RECENT, URGENT, CaseRow, QueueFilter, count_cases, page_cases
 
 if TYPE_CHECKING:
     from app.services.runtime import Runtime
@@ -215,5 +215,7 @@ def queue_count(f: QueueFilter) -> int:
     return count_cases(f)
 
 
-def queue_page(f: QueueFilter, offset: int, limit: int = 100) -> list[CaseRow]:
-    return page_cases(f, offset, max(1, min(limit, 500)))
+def queue_page(f: QueueFilter, offset: int, limit: int = 100, *, urgent: bool = True) -> list[CaseRow]:
+    """A page of rows; work queues most urgent first, searches and state filters newest first."""
+    order = URGENT if urgent else RECENT
+    return page_cases(f, offset, max(1, min(limit, 500)), order=order)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
+import sqlite3
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 import peewee as pw
@@ -14,6 +17,8 @@ import peewee as pw
 from app.domain.errors import KnownError
 from app.store.models import database_proxy
 
+SQLITE_PREFIX = "sqlite:///"
+MOUNTS_FILE = Path("/proc/mounts")
 NETWORK_FS = {"nfs", "nfs4", "cifs", "smbfs", "smb3", "fuse.sshfs", "sshfs", "9p", "afs", "davfs"}
 SQLITE_PRAGMAS = (
     ("journal_mode", "wal"),
@@ -24,6 +29,10 @@ SQLITE_PRAGMAS = (
 )
 
 
+# libpq also takes the password as a query parameter (…?password=secret).
+_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
+
+
 def default_url(data_dir: Path) -> str:
     return f"sqlite:///{data_dir / 'bujianmian.sqlite3'}"
 
@@ -31,7 +40,7 @@ def default_url(data_dir: Path) -> str:
 def _mount_fstype(path: Path) -> str | None:
     """The filesystem type of the mount holding `path` (Linux /proc/mounts)."""
     try:
-        lines = Path("/proc/mounts").read_text(encoding="utf-8").splitlines()
+        lines = MOUNTS_FILE.read_text(encoding="utf-8").splitlines()
     except OSError:
         return None
     best, fstype = "", None
@@ -63,10 +72,10 @@ def is_network_path(path: Path) -> bool:
 
 
 def sqlite_path(url: str) -> Path | None:
-    parsed = urlparse(url)
-    if parsed.scheme != "sqlite":
+    """The file of a `sqlite:///path` URL; None for any other URL (or no path at all)."""
+    if not url.startswith(SQLITE_PREFIX) or len(url) == len(SQLITE_PREFIX):
         return None
-    return Path(unquote(url[len("sqlite:///") :]))
+    return Path(unquote(url[len(SQLITE_PREFIX) :]))
 
 
 def make_database(url: str) -> pw.Database:
@@ -74,7 +83,11 @@ def make_database(url: str) -> pw.Database:
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
         path = sqlite_path(url)
-        assert path is not None
+        if path is None:
+            raise KnownError(
+                f"SQLite 数据库地址有误：{url}（应为 sqlite:///文件路径，注意是三个斜杠）",
+                code="bad_url",
+            )
         if is_network_path(path):
             raise KnownError(
                 f"数据库不能放在网络共享目录（{path}）：SQLite 在网络盘上会损坏数据。"
@@ -84,7 +97,7 @@ def make_database(url: str) -> pw.Database:
         path.parent.mkdir(parents=True, exist_ok=True)
         return pw.SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE")
     if parsed.scheme in ("postgres", "postgresql"):
-        extra = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+        extra: dict[str, Any] = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
         return pw.PostgresqlDatabase(
             unquote(parsed.path.lstrip("/")),
             user=unquote(parsed.username) if parsed.username else None,
@@ -100,15 +113,22 @@ def make_database(url: str) -> pw.Database:
 
 
 def redact_url(url: str) -> str:
-    """The URL without its password, for messages and logs."""
+    """The URL without its password (user part or `password=` parameter), for messages."""
     parsed = urlparse(url)
     if parsed.password:
-        return url.replace(f":{parsed.password}@", ":***@")
-    return url
+        url = url.replace(f":{parsed.password}@", ":***@", 1)
+    return _QUERY_PASSWORD.sub(r"\1***", url)
 
 
 def bind(db: pw.Database) -> None:
     database_proxy.initialize(db)
+
+
+def sqlite_connection(db: pw.Database) -> sqlite3.Connection:
+    """The open DB-API connection of a SQLite database (for the online backup API)."""
+    conn = db.connection()  # type: ignore[no-untyped-call]
+    assert isinstance(conn, sqlite3.Connection)
+    return conn
 
 
 def current() -> pw.Database:

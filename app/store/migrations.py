@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import sqlite3
 import subprocess
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import peewee as pw
 
 from app.domain.errors import KnownError
-from app.store.db import is_postgres
+from app.store.db import is_postgres, sqlite_connection
 
 LATEST_VERSION = 2
 VERSION_NOTES = {
-    1: "初始结构：乡镇、站办所、窗口、账号、事项目录、申请人、办件、材料、附件、留痕、外发队列、文书、评价、节假日",
+    1: (
+        "初始结构：乡镇、站办所、窗口、账号、事项目录、申请人、办件、材料、附件、留痕、"
+        "外发队列、文书、评价、节假日"
+    ),
     2: "投诉与咨询登记",
 }
 
@@ -35,10 +41,15 @@ def schema_sql(version: int, dialect: str) -> list[str]:
     return [stmt.strip() for stmt in "\n".join(lines).split(";\n") if stmt.strip()]
 
 
+def _execute(db: pw.Database, sql: str, params: tuple[Any, ...] = ()) -> Any:
+    """`db.execute_sql`, typed (peewee's stub leaves it unannotated); returns the cursor."""
+    return db.execute_sql(sql, params)  # type: ignore[no-untyped-call]
+
+
 def schema_version(db: pw.Database) -> int:
     if not db.table_exists("schema_version"):
         return 0
-    row = db.execute_sql("SELECT MAX(version) FROM schema_version").fetchone()
+    row = _execute(db, "SELECT MAX(version) FROM schema_version").fetchone()
     return int(row[0] or 0)
 
 
@@ -53,7 +64,7 @@ def backup_before_migrate(db: pw.Database, backup_dir: Path, from_version: int) 
         dump_postgres(db, target)
         return target
     target = backup_dir / f"before-v{from_version + 1}-{stamp}.sqlite3"
-    sqlite_online_backup(db.connection(), target)
+    sqlite_online_backup(sqlite_connection(db), target)
     return target
 
 
@@ -65,6 +76,12 @@ def sqlite_online_backup(conn: sqlite3.Connection, target: Path) -> None:
         conn.backup(dest)
     finally:
         dest.close()
+
+
+def _search_path_schema(options: str) -> str | None:
+    """The first schema of `-c search_path=...` in libpq options, if the URL sets one."""
+    match = re.search(r"search_path\s*=\s*([^\s,]+)", options)
+    return match.group(1).strip('"') if match else None
 
 
 def dump_postgres(db: pw.Database, target: Path) -> None:
@@ -79,9 +96,12 @@ def dump_postgres(db: pw.Database, target: Path) -> None:
         cmd += ["-h", str(params["host"]), "-p", str(params.get("port", 5432))]
     if params.get("user"):
         cmd += ["-U", str(params["user"])]
+    # A URL that selects a schema (options=-c search_path=...) keeps its data there:
+    # dump that schema, not every schema of the database.
+    schema = _search_path_schema(str(params.get("options", "")))
+    if schema:
+        cmd += ["-n", schema]
     env = {"PGPASSWORD": str(params["password"])} if params.get("password") else {}
-    import os
-
     result = subprocess.run(cmd, env={**os.environ, **env}, capture_output=True, timeout=600)
     if result.returncode != 0:
         raise KnownError("PostgreSQL 备份失败：" + result.stderr.decode("utf-8", "replace")[-300:])
@@ -106,8 +126,9 @@ def migrate(
     for version in range(current + 1, target + 1):
         with db.atomic():
             for statement in schema_sql(version, dialect):
-                db.execute_sql(statement)
-            db.execute_sql(
+                _execute(db, statement)
+            _execute(
+                db,
                 "INSERT INTO schema_version (version, applied_at) VALUES (%s, %s)"
                 if dialect == "postgres"
                 else "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",

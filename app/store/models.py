@@ -184,6 +184,8 @@ class CaseRecord(BaseRecord):
         indexes = (
             (("station", "state", "deadline"), False),
             (("state", "deadline"), False),
+            (("state", "received_at"), False),
+            (("township", "received_at"), False),
         )
 
 

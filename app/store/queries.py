@@ -94,12 +94,21 @@ def count_cases(f: QueueFilter) -> int:
     return int(CaseRecord.select(pw.fn.COUNT(CaseRecord.id)).where(_where(f)).scalar() or 0)
 
 
-def page_cases(f: QueueFilter, offset: int, limit: int) -> list[CaseRow]:
-    """A page of the queue, most urgent first (deadline, then arrival)."""
+URGENT = "urgent"
+RECENT = "recent"
+
+
+def page_cases(f: QueueFilter, offset: int, limit: int, *, order: str = URGENT) -> list[CaseRow]:
+    """A page: a work queue most urgent first (deadline, then arrival); a search or a state
+    filter newest first."""
+    if order == URGENT:
+        ordering = (CaseRecord.deadline.asc(nulls="LAST"), CaseRecord.received_at, CaseRecord.id)
+    else:
+        ordering = (CaseRecord.received_at.desc(), CaseRecord.id.desc())
     query = (
         CaseRecord.select(*_ROW_FIELDS)
         .where(_where(f))
-        .order_by(CaseRecord.deadline.asc(nulls="LAST"), CaseRecord.received_at, CaseRecord.id)
+        .order_by(*ordering)
         .offset(offset)
         .limit(limit)
         .tuples()

@@ -43,6 +43,8 @@ CREATE INDEX "caserecord_received_at" ON "case_file" ("received_at");
 CREATE INDEX "caserecord_deadline" ON "case_file" ("deadline");
 CREATE INDEX "caserecord_station_state_deadline" ON "case_file" ("station", "state", "deadline");
 CREATE INDEX "caserecord_state_deadline" ON "case_file" ("state", "deadline");
+CREATE INDEX "caserecord_state_received_at" ON "case_file" ("state", "received_at");
+CREATE INDEX "caserecord_township_received_at" ON "case_file" ("township", "received_at");
 CREATE TABLE "case_material" ("id" INTEGER NOT NULL PRIMARY KEY, "case_id" INTEGER NOT NULL, "position" INTEGER NOT NULL, "name" VARCHAR(200) NOT NULL, "form" VARCHAR(20) NOT NULL, "copies" INTEGER NOT NULL, "required" INTEGER NOT NULL, "deferrable" INTEGER NOT NULL, "commitment_allowed" INTEGER NOT NULL, "status" VARCHAR(12) NOT NULL, "due_date" DATE, "reason" TEXT NOT NULL, FOREIGN KEY ("case_id") REFERENCES "case_file" ("id") ON DELETE CASCADE);
 CREATE INDEX "casematerialrecord_case_id" ON "case_material" ("case_id");
 CREATE UNIQUE INDEX "casematerialrecord_case_id_position" ON "case_material" ("case_id", "position");
