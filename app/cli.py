@@ -1,4 +1,4 @@
-"""The `bujianmian` command: administration, demo data, statistics; no subcommand opens the client."""
+"""The `bujianmian` command: administration, demo data, statistics; bare, it opens the client."""
 
 from __future__ import annotations
 
@@ -80,12 +80,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("已取消。", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # Output piped into `head` and the reader left: stop quietly, without a traceback
+        # from the interpreter's final flush.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def open_client() -> int:
     try:
-        from app.ui.application import run  # type: ignore[import-not-found]
-    except ImportError:
+        from app.ui.application import run
+    except ModuleNotFoundError as exc:
+        # Only a build without the client lands here; a broken client must crash loudly.
+        if exc.name not in ("app.ui", "app.ui.application"):
+            raise
         print(
             "桌面客户端尚未包含在本版本中：目前可使用命令行完成初始化、账号、事项目录、"
             "节假日、留痕校验、备份恢复、演示数据和统计（bujianmian --help）。",

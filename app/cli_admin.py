@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.cli_commands import (
     _add,
@@ -15,6 +15,12 @@ from app.cli_commands import (
     role_help,
 )
 
+if TYPE_CHECKING:
+    from forms.schema import FormField, Item, Material
+
+
+OUTPUT_HELP = "输出文件（默认打印到屏幕）"
+
 
 def register(sub: Any) -> None:
     town = _add(sub, "township", "乡镇与窗口", None)
@@ -22,12 +28,12 @@ def register(sub: Any) -> None:
     p = _add(town_sub, "add", "新增乡镇（自动建立六个站办所）", cmd_township_add)
     p.add_argument("code", metavar="区划代码", help="9位乡镇区划代码")
     p.add_argument("name", metavar="名称")
-    p.add_argument("--county-code", required=True, metavar="县级代码")
-    p.add_argument("--county-name", required=True, metavar="县名")
+    p.add_argument("--county-code", required=True, metavar="县级代码", help="6位县级区划代码")
+    p.add_argument("--county-name", required=True, metavar="县名", help="所属县（市、区）名称")
     p = _add(town_sub, "desk", "新增窗口", cmd_desk_add)
     p.add_argument("township", metavar="乡镇代码")
     p.add_argument("code", metavar="窗口代码", help="2位，如 A1")
-    p.add_argument("--name", default="", metavar="名称")
+    p.add_argument("--name", default="", metavar="名称", help="窗口名称，如 综合窗口")
 
     user = _add(sub, "user", "账号管理", None)
     user_sub = user.add_subparsers(dest="user_command", metavar="操作", required=True)
@@ -35,7 +41,7 @@ def register(sub: Any) -> None:
     p.add_argument("username", metavar="用户名")
     p.add_argument("--name", required=True, metavar="姓名")
     p.add_argument("--role", required=True, type=parse_role_arg, metavar="角色", help=role_help())
-    p.add_argument("--township", default="", metavar="乡镇代码")
+    p.add_argument("--township", default="", metavar="乡镇代码", help="县级账号不填")
     p.add_argument("--station", default=None, metavar="站办所", help="站办所账号必填")
     _add(user_sub, "list", "列出账号", cmd_user_list)
     for name, text, handler in (
@@ -51,8 +57,8 @@ def register(sub: Any) -> None:
     p.add_argument("file", metavar="文件")
     p.add_argument("--no-activate", action="store_true", help="只导入，不启用")
     p = _add(cat_sub, "export", "导出事项目录", cmd_catalog_export)
-    p.add_argument("-o", "--output", default="-", metavar="文件")
-    p.add_argument("--version", default=None, metavar="版本")
+    p.add_argument("-o", "--output", default="-", metavar="文件", help=OUTPUT_HELP)
+    p.add_argument("--version", default=None, metavar="版本", help="默认导出启用中的版本")
     p = _add(cat_sub, "list", "列出事项（或 --versions 列出版本）", cmd_catalog_list)
     p.add_argument("--versions", action="store_true", help="列出已导入的版本")
     p = _add(cat_sub, "show", "显示一个事项的办事指南", cmd_catalog_show)
@@ -63,10 +69,10 @@ def register(sub: Any) -> None:
     p = _add(hol_sub, "import", "导入节假日文件（替换文件中各年份的安排）", cmd_holidays_import)
     p.add_argument("file", metavar="文件")
     p = _add(hol_sub, "show", "显示某年的节假日安排", cmd_holidays_show)
-    p.add_argument("--year", type=int, default=None, metavar="年份")
+    p.add_argument("--year", type=int, default=None, metavar="年份", help="默认今年")
     p = _add(hol_sub, "export", "导出节假日文件", cmd_holidays_export)
-    p.add_argument("--year", type=int, action="append", metavar="年份")
-    p.add_argument("-o", "--output", default="-", metavar="文件")
+    p.add_argument("--year", type=int, action="append", metavar="年份", help="可重复；默认全部年份")
+    p.add_argument("-o", "--output", default="-", metavar="文件", help=OUTPUT_HELP)
 
 
 def cmd_township_add(args: argparse.Namespace) -> int:
@@ -74,9 +80,13 @@ def cmd_township_add(args: argparse.Namespace) -> int:
 
     rt = _runtime()
     org.add_township(
-        rt, _admin(), code=args.code, name=args.name, county_code=args.county_code,
+        rt,
+        _admin(),
+        code=args.code,
+        name=args.name,
+        county_code=args.county_code,
         county_name=args.county_name,
-    )  # fmt: skip
+    )
     print(
         f"已新增乡镇 {args.code} {args.name}（含计生、农业、农经、劳动、民政、退役军人六个站办所）"
     )
@@ -97,9 +107,14 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
     rt = _runtime()
     password = accounts.create_account(
-        rt, _admin(), username=args.username, display_name=args.name, role=args.role,
-        township=args.township, station=args.station,
-    )  # fmt: skip
+        rt,
+        _admin(),
+        username=args.username,
+        display_name=args.name,
+        role=args.role,
+        township=args.township,
+        station=args.station,
+    )
     print(f"已新增账号 {args.username.lower()}（{args.role.label}），初始密码：{password}")
     print("首次登录须修改密码。")
     return 0
@@ -180,10 +195,15 @@ def cmd_catalog_list(args: argparse.Namespace) -> int:
         return 0
     cat = catalog.get_catalog()
     rows = [
-        [i.code, i.name, i.level_label, org.station_name(i.station) or i.county_department or "",
-         i.promised_label]
+        [
+            i.code,
+            i.name,
+            i.level_label,
+            org.station_name(i.station) or i.county_department or "",
+            i.promised_label,
+        ]
         for i in cat.items
-    ]  # fmt: skip
+    ]
     print(f"事项目录 {cat.version}（{cat.county_name}）")
     print_table(["事项编码", "事项名称", "层级", "办理单位", "承诺时限"], rows)
     return 0
@@ -191,26 +211,68 @@ def cmd_catalog_list(args: argparse.Namespace) -> int:
 
 def cmd_catalog_show(args: argparse.Namespace) -> int:
     from app.services import catalog
-    from forms.schema import ELEMENT_LABELS
 
     _runtime()
-    item = catalog.get_item(args.code)
-    for key, label in ELEMENT_LABELS.items():
-        value = getattr(item, key, None)
-        if key == "materials":
-            print(f"{label}：")
-            for n, m in enumerate(item.materials, 1):
-                extra = "（可容缺）" if m.deferrable else ""
-                extra += "（可告知承诺）" if m.commitment_allowed else ""
-                need = "必要" if m.required else "非必要"
-                print(
-                    f"  {n}. {m.name}：{m.form_label}{m.copies}份，{m.spec}；{m.source}；{need}{extra}"
-                )
-        elif isinstance(value, tuple):
-            print(f"{label}：" + "；".join(str(v) for v in value))
-        elif value is not None:
-            print(f"{label}：{value}")
+    print("\n".join(guide_lines(catalog.get_item(args.code))))
     return 0
+
+
+def _element_text(item: Item, key: str) -> str | None:
+    """One element of the guide as a reader expects it: labels, units, no raw codes."""
+    from forms.schema import STATIONS
+
+    if key == "level":
+        return item.level_label
+    if key == "station":
+        return STATIONS.get(item.station, item.station) if item.station else None
+    if key == "legal_limit_days":
+        return f"{item.legal_limit_days}个工作日"
+    if key == "promised_limit_days":
+        return f"{item.promised_label}（{item.kind_label}）"
+    value = getattr(item, key, None)
+    if isinstance(value, tuple):
+        return "；".join(str(v) for v in value) if value else None
+    return str(value) if value else None
+
+
+def _material_line(n: int, m: Material) -> str:
+    need = "必要" if m.required else "非必要"
+    extra = "（可容缺）" if m.deferrable else ""
+    extra += "（可告知承诺）" if m.commitment_allowed else ""
+    sample = f"；示范样表：{m.sample}" if m.sample else ""
+    return (
+        f"  {n}. {m.name}：{m.form_label}{m.copies}份，{m.spec}；{m.source}；{need}{extra}{sample}"
+    )
+
+
+def _field_line(n: int, f: FormField) -> str:
+    from forms.schema import FIELD_TYPES
+
+    parts = [FIELD_TYPES.get(f.type, f.type), "必填" if f.required else "选填"]
+    if f.choices:
+        parts.append("可选：" + "/".join(f.choices))
+    if f.help:
+        parts.append(f.help)
+    return f"  {n}. {f.label}（{'；'.join(parts)}）"
+
+
+def guide_lines(item: Item) -> list[str]:
+    """The item's 办事指南, element by element, in the order of the standard."""
+    from forms.schema import ELEMENT_LABELS
+
+    lines: list[str] = []
+    for key, label in ELEMENT_LABELS.items():
+        if key == "materials":
+            lines.append(f"{label}：")
+            lines += [_material_line(n, m) for n, m in enumerate(item.materials, 1)]
+        elif key == "form":
+            lines.append(f"{label}：" + ("" if item.form else "无"))
+            lines += [_field_line(n, f) for n, f in enumerate(item.form, 1)]
+        else:
+            text = _element_text(item, key)
+            if text is not None:
+                lines.append(f"{label}：{text}")
+    return lines
 
 
 def cmd_holidays_import(args: argparse.Namespace) -> int:

@@ -22,8 +22,8 @@ def register(sub: Any) -> None:
     p.add_argument("--cases", type=int, default=300, metavar="数量", help="演示办件数（默认300）")
     p.add_argument("--seed", type=int, default=20261122, metavar="种子", help="随机种子")
     p = _add(sub, "stats", "统计：按窗口、事项、站办所、状态；超期；自取/邮寄；好差评", cmd_stats)
-    p.add_argument("--month", required=True, metavar="YYYY-MM")
-    p.add_argument("--township", default=None, metavar="乡镇代码")
+    p.add_argument("--month", required=True, metavar="YYYY-MM", help="统计月份，如 2026-11")
+    p.add_argument("--township", default=None, metavar="乡镇代码", help="只统计该乡镇（默认全部）")
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
@@ -37,10 +37,14 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 def cmd_backup(args: argparse.Namespace) -> int:
     from app.services import backup
+    from app.store.db import is_postgres
 
     rt = _runtime()
     target = backup.backup(rt, _admin(), Path(args.path))
-    print(f"备份完成：{target}（完整性检查通过）")
+    if is_postgres(rt.db):
+        print(f"备份完成：{target}（pg_dump 导出，可用 psql 恢复）")
+    else:
+        print(f"备份完成：{target}（完整性检查通过）")
     return 0
 
 
@@ -86,7 +90,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
     s = stats.compute(start, end, today=rt.today(), township=args.township)
     print(f"统计期间：{start:%Y年%m月}（{start} 至 {end}，不含）；接件总数 {s.total}")
     print(
-        f"在办超期 {s.overdue_open} 件；临近期限 {s.near_due_open} 件；超期办结 {s.finished_late} 件；投诉 {s.complaints} 件"
+        f"在办超期 {s.overdue_open} 件；临近期限 {s.near_due_open} 件；"
+        f"超期办结 {s.finished_late} 件；投诉 {s.complaints} 件"
     )
     sections: list[tuple[str, dict[Any, int], Any]] = [
         ("按窗口", s.by_desk, str),

@@ -35,9 +35,14 @@ def _rule(action: Action, sources: set[CaseState], roles: set[Role], target: S |
 
 W, ST, IS, CO, SY = Role.WINDOW, Role.STATION, Role.ISSUANCE, Role.COUNTY, Role.SYNC
 WITHDRAWABLE = {
-    S.RECEIVED, S.CORRECTION_REQUIRED, S.ACCEPTED, S.IN_REVIEW, S.HANDED_OFF, S.DECIDED,
+    S.RECEIVED,
+    S.CORRECTION_REQUIRED,
+    S.ACCEPTED,
+    S.IN_REVIEW,
+    S.HANDED_OFF,
+    S.DECIDED,
     S.READY_TO_ISSUE,
-}  # fmt: skip
+}
 
 # The workflow table. The county node runs the same rows with the county window role.
 TABLE: tuple[Rule, ...] = (

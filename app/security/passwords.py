@@ -129,13 +129,38 @@ def needs_rehash(encoded: str, params: ScryptParams | None = None) -> bool:
 COMMON_PASSWORDS = frozenset(
     word.casefold()
     for word in (
-        "Password1!", "Password1", "Password123!", "Passw0rd", "Passw0rd!", "P@ssw0rd",
-        "P@ssword1", "Aa123456", "Aa123456!", "Aa@123456", "Aa112233", "Qq123456",
-        "Admin@123", "Admin123!", "Admin@1234", "Abc@1234", "Abc123456!", "Abcd1234!",
-        "Qwer1234!", "Qwer@1234", "Asdf1234!", "Zxcv1234!", "1qaz@WSX", "1qaz!QAZ",
-        "1qaz2wsx!", "Root@123", "Test@123", "Welcome1!", "Huawei@123", "Woaini1314!",
+        "Password1!",
+        "Password1",
+        "Password123!",
+        "Passw0rd",
+        "Passw0rd!",
+        "P@ssw0rd",
+        "P@ssword1",
+        "Aa123456",
+        "Aa123456!",
+        "Aa@123456",
+        "Aa112233",
+        "Qq123456",
+        "Admin@123",
+        "Admin123!",
+        "Admin@1234",
+        "Abc@1234",
+        "Abc123456!",
+        "Abcd1234!",
+        "Qwer1234!",
+        "Qwer@1234",
+        "Asdf1234!",
+        "Zxcv1234!",
+        "1qaz@WSX",
+        "1qaz!QAZ",
+        "1qaz2wsx!",
+        "Root@123",
+        "Test@123",
+        "Welcome1!",
+        "Huawei@123",
+        "Woaini1314!",
     )
-)  # fmt: skip
+)
 
 RULE_LENGTH = f"至少{MIN_LENGTH}位"
 RULE_KINDS = f"至少包含大写字母、小写字母、数字、特殊符号中的{MIN_KINDS}种"

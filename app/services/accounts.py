@@ -90,9 +90,12 @@ def set_idle_minutes(rt: Runtime, actor: Actor, minutes: int) -> None:
     with dbmod.write_transaction():
         set_setting("idle_minutes", str(minutes))
         audit.record(
-            rt.audit_key, actor, "settings.idle_minutes", details={"minutes": minutes},
+            rt,
+            actor,
+            "settings.idle_minutes",
+            details={"minutes": minutes},
             at=rt.now(),
-        )  # fmt: skip
+        )
 
 
 def _require_admin(actor: Actor) -> None:
@@ -141,15 +144,24 @@ def create_account(
         if AccountRecord.get_or_none(AccountRecord.username == username):
             raise ValidationError(f"用户名 {username} 已存在", field="username")
         account = AccountRecord.create(
-            username=username, display_name=display_name.strip(), role=role.value,
-            township=town, station=station, password_hash=hash_password(password),
-            must_change_password=True, created_at=rt.now(),
-        )  # fmt: skip
+            username=username,
+            display_name=display_name.strip(),
+            role=role.value,
+            township=town,
+            station=station,
+            password_hash=hash_password(password),
+            must_change_password=True,
+            created_at=rt.now(),
+        )
         audit.record(
-            rt.audit_key, actor, "account.create", object_type="account",
-            object_id=username, details={"role": role.value, "station": station or ""},
+            rt,
+            actor,
+            "account.create",
+            object_type="account",
+            object_id=username,
+            details={"role": role.value, "station": station or ""},
             at=rt.now(),
-        )  # fmt: skip
+        )
     del account
     return password
 
@@ -176,14 +188,25 @@ def _fail(rt: Runtime, account: AccountRecord, desk: str, now: datetime) -> str:
     ).where(AccountRecord.id == account.id).execute()
     actor = actor_of(account, desk)
     audit.record(
-        rt.audit_key, actor, "login.failure", object_type="account",
-        object_id=account.username, outcome="fail", details={"failures": failures}, at=now,
-    )  # fmt: skip
+        rt,
+        actor,
+        "login.failure",
+        object_type="account",
+        object_id=account.username,
+        outcome="fail",
+        details={"failures": failures},
+        at=now,
+    )
     if locked_until:
         audit.record(
-            rt.audit_key, actor, "account.lockout", object_type="account",
-            object_id=account.username, details={"minutes": LOCK_MINUTES}, at=now,
-        )  # fmt: skip
+            rt,
+            actor,
+            "account.lockout",
+            object_type="account",
+            object_id=account.username,
+            details={"minutes": LOCK_MINUTES},
+            at=now,
+        )
         return f"连续{MAX_FAILURES}次密码错误，账号已锁定{LOCK_MINUTES}分钟"
     return BAD_LOGIN
 
@@ -203,16 +226,27 @@ def login(rt: Runtime, username: str, password: str, *, desk: str = "") -> Sessi
         if account is None:
             verify_password(password, _DUMMY_HASH)
             audit.record(
-                rt.audit_key, None, "login.failure", object_type="account",
-                object_id="", outcome="fail", account="(unknown)",
-                details={"reason": "unknown_user"}, at=now,
-            )  # fmt: skip
+                rt,
+                None,
+                "login.failure",
+                object_type="account",
+                object_id="",
+                outcome="fail",
+                account="(unknown)",
+                details={"reason": "unknown_user"},
+                at=now,
+            )
             message = BAD_LOGIN
         elif account.locked_until and account.locked_until > now:
             audit.record(
-                rt.audit_key, actor_of(account, desk), "login.locked", object_type="account",
-                object_id=account.username, outcome="fail", at=now,
-            )  # fmt: skip
+                rt,
+                actor_of(account, desk),
+                "login.locked",
+                object_type="account",
+                object_id=account.username,
+                outcome="fail",
+                at=now,
+            )
             message = lock_message(account.locked_until, now)
         elif account.disabled:
             message = "账号已停用，请联系系统管理员"
@@ -223,9 +257,13 @@ def login(rt: Runtime, username: str, password: str, *, desk: str = "") -> Sessi
                 AccountRecord.id == account.id
             ).execute()
             audit.record(
-                rt.audit_key, actor_of(account, desk), "login.success",
-                object_type="account", object_id=account.username, at=now,
-            )  # fmt: skip
+                rt,
+                actor_of(account, desk),
+                "login.success",
+                object_type="account",
+                object_id=account.username,
+                at=now,
+            )
     if message:
         raise AuthError(message)
     return Session(actor_of(account, desk), account.must_change_password, idle_minutes(), now)
@@ -248,13 +286,18 @@ def change_password(rt: Runtime, session: Session, old: str, new: str) -> None:
     enforce_password_policy(new, username=account.username)
     with dbmod.write_transaction():
         AccountRecord.update(
-            password_hash=hash_password(new), must_change_password=False,
+            password_hash=hash_password(new),
+            must_change_password=False,
             password_changed_at=rt.now(),
-        ).where(AccountRecord.id == account.id).execute()  # fmt: skip
+        ).where(AccountRecord.id == account.id).execute()
         audit.record(
-            rt.audit_key, session.actor, "account.password_change", object_type="account",
-            object_id=account.username, at=rt.now(),
-        )  # fmt: skip
+            rt,
+            session.actor,
+            "account.password_change",
+            object_type="account",
+            object_id=account.username,
+            at=rt.now(),
+        )
     session.must_change_password = False
     session.last_activity = rt.now()
 
@@ -268,9 +311,13 @@ def set_locked(rt: Runtime, actor: Actor, username: str, *, locked: bool) -> Non
         ).execute()
         action = "account.lock" if locked else "account.unlock"
         audit.record(
-            rt.audit_key, actor, action, object_type="account", object_id=account.username,
+            rt,
+            actor,
+            action,
+            object_type="account",
+            object_id=account.username,
             at=rt.now(),
-        )  # fmt: skip
+        )
 
 
 def reset_password(rt: Runtime, actor: Actor, username: str) -> str:
@@ -280,13 +327,19 @@ def reset_password(rt: Runtime, actor: Actor, username: str) -> str:
     password = generate_initial_password(username=account.username)
     with dbmod.write_transaction():
         AccountRecord.update(
-            password_hash=hash_password(password), must_change_password=True,
-            failed_attempts=0, locked_until=None,
-        ).where(AccountRecord.id == account.id).execute()  # fmt: skip
+            password_hash=hash_password(password),
+            must_change_password=True,
+            failed_attempts=0,
+            locked_until=None,
+        ).where(AccountRecord.id == account.id).execute()
         audit.record(
-            rt.audit_key, actor, "account.reset_password", object_type="account",
-            object_id=account.username, at=rt.now(),
-        )  # fmt: skip
+            rt,
+            actor,
+            "account.reset_password",
+            object_type="account",
+            object_id=account.username,
+            at=rt.now(),
+        )
     return password
 
 

@@ -20,10 +20,17 @@ if TYPE_CHECKING:
     from app.services.runtime import Runtime
 
 MAX_BYTES = 20 * 1024 * 1024
-MIME_BY_MAGIC = ((b"%PDF-", "application/pdf"), (b"\xff\xd8\xff", "image/jpeg"),
-                 (b"\x89PNG\r\n\x1a\n", "image/png"))  # fmt: skip
-EDITABLE = {CaseState.RECEIVED.value, CaseState.CORRECTION_REQUIRED.value, CaseState.ACCEPTED.value,
-            CaseState.IN_REVIEW.value}  # fmt: skip
+MIME_BY_MAGIC = (
+    (b"%PDF-", "application/pdf"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+)
+EDITABLE = {
+    CaseState.RECEIVED.value,
+    CaseState.CORRECTION_REQUIRED.value,
+    CaseState.ACCEPTED.value,
+    CaseState.IN_REVIEW.value,
+}
 
 
 @dataclass(frozen=True)
@@ -80,13 +87,23 @@ def add_attachment(
     name = Path(original_name).name[:255] or "附件"
     with dbmod.write_transaction():
         row = AttachmentRecord.create(
-            case=case.id, material=material, sha256=digest, size=len(data), mime=mime,
-            original_name=name, added_at=rt.now(), added_by=actor.account_id,
-        )  # fmt: skip
+            case=case.id,
+            material=material,
+            sha256=digest,
+            size=len(data),
+            mime=mime,
+            original_name=name,
+            added_at=rt.now(),
+            added_by=actor.account_id,
+        )
         audit.record(
-            rt.audit_key, actor, "case.attachment", object_type="case", object_id=str(case.uuid),
+            rt,
+            actor,
+            "case.attachment",
+            object_type="case",
+            object_id=str(case.uuid),
             details={"case_no": case.case_no, "sha256": digest, "material": material},
-        )  # fmt: skip
+        )
     return AttachmentInfo(row.id, material, digest, len(data), mime, name)
 
 

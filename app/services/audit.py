@@ -7,7 +7,7 @@ import hmac
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import peewee as pw
 
@@ -15,6 +15,9 @@ from app.domain.masking import find_unmasked_ids
 from app.domain.roles import Actor
 from app.store import db as dbmod
 from app.store.models import AuditEventRecord, AuditHeadRecord
+
+if TYPE_CHECKING:
+    from app.services.runtime import Runtime
 
 GENESIS = "0" * 64
 
@@ -36,9 +39,17 @@ class AuditEntry:
 
 def _canonical(row: dict[str, Any]) -> bytes:
     fields = [
-        row["seq"], row["at"].isoformat(), row["account"], row["desk"], row["action"],
-        row["object_type"], row["object_id"], row["outcome"], row["details"], row["prev_hash"],
-    ]  # fmt: skip
+        row["seq"],
+        row["at"].isoformat(),
+        row["account"],
+        row["desk"],
+        row["action"],
+        row["object_type"],
+        row["object_id"],
+        row["outcome"],
+        row["details"],
+        row["prev_hash"],
+    ]
     return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
@@ -56,7 +67,7 @@ def _details_text(details: dict[str, Any]) -> str:
 
 
 def record(
-    key: bytes,
+    rt: Runtime,
     actor: Actor | None,
     action: str,
     *,
@@ -67,11 +78,12 @@ def record(
     at: datetime | None = None,
     account: str | None = None,
 ) -> int:
-    """Append one event. Must be called inside the caller's write transaction."""
+    """Append one event, timed by the runtime's clock. Call it inside the caller's write
+    transaction, so the event and the change it records commit together or not at all."""
     head = _lock_head()
     row: dict[str, Any] = {
         "seq": head.seq + 1,
-        "at": (at or datetime.now()).replace(microsecond=(at or datetime.now()).microsecond),
+        "at": at or rt.now(),
         "account": account if account is not None else (actor.username if actor else "system"),
         "desk": actor.desk if actor else "",
         "action": action,
@@ -81,7 +93,7 @@ def record(
         "details": _details_text(details or {}),
         "prev_hash": head.hash,
     }
-    row["hash"] = chain_hash(key, row)
+    row["hash"] = chain_hash(rt.audit_key, row)
     AuditEventRecord.insert(**row).execute()
     AuditHeadRecord.update(seq=row["seq"], hash=row["hash"]).where(
         AuditHeadRecord.id == 1
@@ -89,13 +101,13 @@ def record(
     return int(row["seq"])
 
 
-def _head_query() -> pw.ModelSelect:
+def _head_query() -> pw.ModelSelect[AuditHeadRecord]:
     query = AuditHeadRecord.select().where(AuditHeadRecord.id == 1)
     return query.for_update() if dbmod.is_postgres() else query
 
 
 def _lock_head() -> AuditHeadRecord:
-    head = _head_query().first()
+    head: AuditHeadRecord | None = _head_query().first()
     if head is None:
         AuditHeadRecord.insert(id=1, seq=0, hash=GENESIS).on_conflict_ignore().execute()
         head = _head_query().first()
@@ -121,13 +133,14 @@ def verify(key: bytes, *, batch: int = 5000) -> VerifyResult:
     expected_seq, prev, count = 1, GENESIS, 0
     last_id = 0
     while True:
-        rows = list(
+        query = (
             AuditEventRecord.select()
             .where(AuditEventRecord.id > last_id)
             .order_by(AuditEventRecord.id)
             .limit(batch)
             .dicts()
         )
+        rows = cast(list[dict[str, Any]], list(query))
         if not rows:
             break
         for row in rows:
@@ -139,7 +152,8 @@ def verify(key: bytes, *, batch: int = 5000) -> VerifyResult:
     head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
     if head_seq != expected_seq - 1 or head_hash != prev:
         problems.append(
-            f"链尾不符：记录止于第 {expected_seq - 1} 条，链头登记为第 {head_seq} 条（可能有记录被删除）"
+            f"链尾不符：记录止于第 {expected_seq - 1} 条，"
+            f"链头登记为第 {head_seq} 条（可能有记录被删除）"
         )
     return VerifyResult(not problems, count, problems)
 
@@ -168,8 +182,15 @@ def events_for(object_type: str, object_id: str) -> list[AuditEntry]:
     )
     return [
         AuditEntry(
-            r.seq, r.at, r.account, r.desk, r.action, r.object_type, r.object_id, r.outcome,
+            r.seq,
+            r.at,
+            r.account,
+            r.desk,
+            r.action,
+            r.object_type,
+            r.object_id,
+            r.outcome,
             json.loads(r.details),
         )
         for r in rows
-    ]  # fmt: skip
+    ]

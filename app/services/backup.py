@@ -44,13 +44,16 @@ def backup(rt: Runtime, actor: Actor, target: Path) -> Path:
         raise KnownError(f"目标文件已存在，请换一个文件名：{target}")
     with dbmod.write_transaction():
         audit.record(
-            rt.audit_key, actor, "backup.create", object_type="database",
+            rt,
+            actor,
+            "backup.create",
+            object_type="database",
             details={"target": target.name},
-        )  # fmt: skip
+        )
     if dbmod.is_postgres(rt.db):
         dump_postgres(rt.db, target)
         return target
-    sqlite_online_backup(rt.db.connection(), target)
+    sqlite_online_backup(dbmod.raw_connection(rt.db), target)
     check_sqlite_file(target)
     return target
 
@@ -64,7 +67,7 @@ def restore(rt: Runtime, actor: Actor, source: Path) -> Path:
     assert live is not None
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     kept = rt.data_dir / "backups" / f"before-restore-{stamp}.sqlite3"
-    sqlite_online_backup(rt.db.connection(), kept)
+    sqlite_online_backup(dbmod.raw_connection(rt.db), kept)
     rt.db.close()
     for suffix in ("-wal", "-shm"):
         Path(str(live) + suffix).unlink(missing_ok=True)
@@ -74,7 +77,10 @@ def restore(rt: Runtime, actor: Actor, source: Path) -> Path:
     rt.db.connect()
     with dbmod.write_transaction():
         audit.record(
-            rt.audit_key, actor, "backup.restore", object_type="database",
+            rt,
+            actor,
+            "backup.restore",
+            object_type="database",
             details={"source": source.name, "kept": kept.name},
-        )  # fmt: skip
+        )
     return kept

@@ -144,11 +144,21 @@ def get_case(rt: Runtime, actor: Actor, case_id: int) -> CaseDetail:
         .order_by(CaseMaterialRecord.position)
     )
     return CaseDetail(
-        id=case.id, case_no=case.case_no, uuid=str(case.uuid), query_code=case.query_code,
-        state=CaseState(case.state), version=case.version, item_code=case.item_code,
-        item_name=case.item_name, catalog_version=case.catalog_version, station=case.station,
-        level=case.level, kind=case.kind, handling_mode=case.handling_mode,
-        applicant_name=applicant.name, applicant_kind=applicant.kind,
+        id=case.id,
+        case_no=case.case_no,
+        uuid=str(case.uuid),
+        query_code=case.query_code,
+        state=CaseState(case.state),
+        version=case.version,
+        item_code=case.item_code,
+        item_name=case.item_name,
+        catalog_version=case.catalog_version,
+        station=case.station,
+        level=case.level,
+        kind=case.kind,
+        handling_mode=case.handling_mode,
+        applicant_name=applicant.name,
+        applicant_kind=applicant.kind,
         applicant_id_type=applicant.id_type,
         applicant_id_masked=full_id if applicant.id_type == USCC else mask_id(full_id),
         applicant_phone_masked=mask_phone(_decrypt(rt, applicant.phone_cipher, "applicant.phone")),
@@ -157,12 +167,18 @@ def get_case(rt: Runtime, actor: Actor, case_id: int) -> CaseDetail:
         ),
         proxy_name=proxy.name if proxy else "",
         proxy_id_masked=mask_id(_decrypt(rt, proxy.id_cipher, "proxy.id")) if proxy else "",
-        authorisation=case.authorisation, deadline=case.deadline,
-        deadline_provisional=case.deadline_provisional, deadline_status=status,
-        materials=materials, decision=case.decision, opinion=case.opinion,
-        correction_items=tuple(case.correction_items or ()), correction_due=case.correction_due,
-        tracking_no=case.tracking_no, form_data=_masked_form(rt, case),
-    )  # fmt: skip
+        authorisation=case.authorisation,
+        deadline=case.deadline,
+        deadline_provisional=case.deadline_provisional,
+        deadline_status=status,
+        materials=materials,
+        decision=case.decision,
+        opinion=case.opinion,
+        correction_items=tuple(case.correction_items or ()),
+        correction_due=case.correction_due,
+        tracking_no=case.tracking_no,
+        form_data=_masked_form(rt, case),
+    )
 
 
 _CLOCK = {"accepted", "in_review", "handed_off", "correction_required"}
@@ -180,9 +196,13 @@ def reveal(rt: Runtime, actor: Actor, case_id: int, field: str) -> str:
     value = _decrypt(rt, getattr(record, column), context) if record is not None else ""
     with dbmod.write_transaction():
         audit.record(
-            rt.audit_key, actor, "pii.reveal", object_type="case", object_id=str(case.uuid),
+            rt,
+            actor,
+            "pii.reveal",
+            object_type="case",
+            object_id=str(case.uuid),
             details={"case_no": case.case_no, "field": field, "label": label},
-        )  # fmt: skip
+        )
     return value
 
 
@@ -215,7 +235,9 @@ def queue_count(f: QueueFilter) -> int:
     return count_cases(f)
 
 
-def queue_page(f: QueueFilter, offset: int, limit: int = 100, *, urgent: bool = True) -> list[CaseRow]:
+def queue_page(
+    f: QueueFilter, offset: int, limit: int = 100, *, urgent: bool = True
+) -> list[CaseRow]:
     """A page of rows; work queues most urgent first, searches and state filters newest first."""
     order = URGENT if urgent else RECENT
     return page_cases(f, offset, max(1, min(limit, 500)), order=order)

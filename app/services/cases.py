@@ -91,12 +91,18 @@ def _checklist(item: Item, lines: tuple[MaterialInput, ...]) -> list[dict[str, A
             raise ValidationError(f"「{spec.name}」的份数应在1至99之间", field="materials")
         rows.append(
             {
-                "position": position, "name": spec.name, "form": line.form or spec.form_label,
-                "copies": copies, "required": spec.required, "deferrable": spec.deferrable,
-                "commitment_allowed": spec.commitment_allowed, "status": line.status.value,
-                "due_date": line.due_date, "reason": line.reason.strip(),
+                "position": position,
+                "name": spec.name,
+                "form": line.form or spec.form_label,
+                "copies": copies,
+                "required": spec.required,
+                "deferrable": spec.deferrable,
+                "commitment_allowed": spec.commitment_allowed,
+                "status": line.status.value,
+                "due_date": line.due_date,
+                "reason": line.reason.strip(),
             }
-        )  # fmt: skip
+        )
     return rows
 
 
@@ -146,24 +152,44 @@ def intake(rt: Runtime, actor: Actor, req: IntakeRequest) -> CaseRef:
         proxy = save_proxy(rt, req.proxy) if req.proxy else None
         form_json = json.dumps(req.form_data, ensure_ascii=False, sort_keys=True, default=str)
         case = CaseRecord.create(
-            uuid=uuid.uuid4(), case_no=_next_case_no(actor, now.date()),
-            query_code=new_query_code(), township=actor.township, desk=actor.desk,
-            item_code=item.code, item_name=item.name, catalog_version=catalog.version,
-            level=item.level, station=item.station, kind=item.kind,
-            limit_days=item.promised_limit_days, handling_mode=req.handling_mode,
-            state=CaseState.RECEIVED.value, applicant=applicant, applicant_name=applicant.name,
-            proxy=proxy, authorisation=req.authorisation.strip(), commitment=req.commitment,
+            uuid=uuid.uuid4(),
+            case_no=_next_case_no(actor, now.date()),
+            query_code=new_query_code(),
+            township=actor.township,
+            desk=actor.desk,
+            item_code=item.code,
+            item_name=item.name,
+            catalog_version=catalog.version,
+            level=item.level,
+            station=item.station,
+            kind=item.kind,
+            limit_days=item.promised_limit_days,
+            handling_mode=req.handling_mode,
+            state=CaseState.RECEIVED.value,
+            applicant=applicant,
+            applicant_name=applicant.name,
+            proxy=proxy,
+            authorisation=req.authorisation.strip(),
+            commitment=req.commitment,
             form_cipher=rt.cipher.encrypt(form_json, context="case.form"),
-            received_by=actor.account_id, received_at=now, updated_at=now,
-        )  # fmt: skip
+            received_by=actor.account_id,
+            received_at=now,
+            updated_at=now,
+        )
         CaseMaterialRecord.insert_many([{**row, "case": case.id} for row in checklist]).execute()
         audit.record(
-            rt.audit_key, actor, "case.intake", object_type="case", object_id=str(case.uuid),
+            rt,
+            actor,
+            "case.intake",
+            object_type="case",
+            object_id=str(case.uuid),
             details={
-                "case_no": case.case_no, "item": item.code, "mode": req.handling_mode,
+                "case_no": case.case_no,
+                "item": item.code,
+                "mode": req.handling_mode,
                 "materials": {r["name"]: r["status"] for r in checklist},
             },
-        )  # fmt: skip
+        )
     return _ref(case)
 
 
@@ -181,28 +207,43 @@ def _load_for_update(case_id: int) -> CaseRecord:
         query = CaseRecord.select().where(CaseRecord.id == 0)
         sql = (query.for_update() if postgres else query).sql()[0]
         _LOAD_SQL[postgres] = sql
-    case = next(iter(CaseRecord.raw(sql, case_id)), None)
+    case: CaseRecord | None = next(iter(CaseRecord.raw(sql, case_id)), None)
     if case is None:
         raise NotFound("办件不存在")
     return case
 
 
 def facts_of(case: CaseRecord, materials: list[CaseMaterialRecord] | None = None) -> CaseFacts:
-    rows = materials if materials is not None else list(case.materials)
+    rows = (
+        materials
+        if materials is not None
+        else list(CaseMaterialRecord.select().where(CaseMaterialRecord.case == case.id))
+    )
     return CaseFacts(
-        state=CaseState(case.state), township=case.township, level=case.level,
-        station=case.station, limit_days=case.limit_days, accepted_on=case.accepted_on,
-        paused_since=case.paused_since, paused_working_days=case.paused_working_days,
+        state=CaseState(case.state),
+        township=case.township,
+        level=case.level,
+        station=case.station,
+        limit_days=case.limit_days,
+        accepted_on=case.accepted_on,
+        paused_since=case.paused_since,
+        paused_working_days=case.paused_working_days,
         decision=Decision(case.decision) if case.decision else None,
-        has_proxy=case.proxy_id is not None, at_county=case.at_county,
+        has_proxy=case.proxy_id is not None,
+        at_county=case.at_county,
         materials=tuple(
             MaterialCheck(
-                m.name, m.required, MaterialStatus(m.status), m.deferrable,
-                m.commitment_allowed, m.due_date, m.reason,
+                m.name,
+                m.required,
+                MaterialStatus(m.status),
+                m.deferrable,
+                m.commitment_allowed,
+                m.due_date,
+                m.reason,
             )
             for m in sorted(rows, key=lambda m: m.position)
         ),
-    )  # fmt: skip
+    )
 
 
 def stale_message(case: CaseRecord) -> str:
@@ -245,17 +286,24 @@ def act(
             _enqueue(rt, case, action, values["revision"])
         if action is Action.CLOSE and data.get("rating") is not None:
             EvaluationRecord.create(
-                case=case.id, level=data["rating"], comment=str(data.get("comment") or ""),
+                case=case.id,
+                level=data["rating"],
+                comment=str(data.get("comment") or ""),
                 at=rt.now(),
-            )  # fmt: skip
+            )
         audit.record(
-            rt.audit_key, actor, f"case.{action.value}", object_type="case",
+            rt,
+            actor,
+            f"case.{action.value}",
+            object_type="case",
             object_id=str(case.uuid),
             details={
-                "case_no": case.case_no, "from": case.state, "to": outcome.state.value,
+                "case_no": case.case_no,
+                "from": case.state,
+                "to": outcome.state.value,
                 **outcome.details,
             },
-        )  # fmt: skip
+        )
     return CaseRef(case.id, case.case_no, str(case.uuid), outcome.state, case.version + 1)
 
 
@@ -300,16 +348,24 @@ def _enqueue(rt: Runtime, case: CaseRecord, action: Action, revision: int) -> No
     """The outbox row, in the same transaction as the state change (sent by the sync worker)."""
     payload = {"case_uuid": str(case.uuid), "revision": revision, "action": action.value}
     OutboxRecord.create(
-        case=case.id, kind=action.value, revision=revision,
-        payload=json.dumps(payload, sort_keys=True), status="pending",
-        next_attempt_at=rt.now(), created_at=rt.now(),
-    )  # fmt: skip
+        case=case.id,
+        kind=action.value,
+        revision=revision,
+        payload=json.dumps(payload, sort_keys=True),
+        status="pending",
+        next_attempt_at=rt.now(),
+        created_at=rt.now(),
+    )
 
 
 def update_materials(
-    rt: Runtime, actor: Actor, case_id: int, lines: tuple[MaterialInput, ...], *,
+    rt: Runtime,
+    actor: Actor,
+    case_id: int,
+    lines: tuple[MaterialInput, ...],
+    *,
     expected_version: int,
-) -> CaseRef:  # fmt: skip
+) -> CaseRef:
     """Re-mark the checklist before acceptance (the clerk corrects what was received)."""
     with dbmod.write_transaction():
         case = _load_for_update(case_id)
@@ -327,7 +383,11 @@ def update_materials(
             CaseRecord.id == case.id
         ).execute()
         audit.record(
-            rt.audit_key, actor, "case.materials", object_type="case", object_id=str(case.uuid),
+            rt,
+            actor,
+            "case.materials",
+            object_type="case",
+            object_id=str(case.uuid),
             details={"case_no": case.case_no, "materials": {r["name"]: r["status"] for r in rows}},
-        )  # fmt: skip
+        )
     return _ref(CaseRecord.get_by_id(case_id))

@@ -41,19 +41,26 @@ def import_catalog(rt: Runtime, actor: Actor, text: str, *, activate: bool = Tru
             )
         if existing is None:
             existing = CatalogVersionRecord.create(
-                version=catalog.version, sha256=digest, content=dump_catalog(catalog),
-                imported_at=rt.now(), active=False,
-            )  # fmt: skip
+                version=catalog.version,
+                sha256=digest,
+                content=dump_catalog(catalog),
+                imported_at=rt.now(),
+                active=False,
+            )
             CatalogItemRecord.insert_many(
                 [
                     {
-                        "catalog": existing.id, "code": i.code, "name": i.name, "level": i.level,
-                        "station": i.station, "promised_days": i.promised_limit_days,
+                        "catalog": existing.id,
+                        "code": i.code,
+                        "name": i.name,
+                        "level": i.level,
+                        "station": i.station,
+                        "promised_days": i.promised_limit_days,
                         "initials": initials(i.name)[:100],
                     }
                     for i in catalog.items
                 ]
-            ).execute()  # fmt: skip
+            ).execute()
         if activate:
             CatalogVersionRecord.update(active=False).where(
                 CatalogVersionRecord.active == True  # noqa: E712
@@ -62,10 +69,13 @@ def import_catalog(rt: Runtime, actor: Actor, text: str, *, activate: bool = Tru
                 CatalogVersionRecord.id == existing.id
             ).execute()
         audit.record(
-            rt.audit_key, actor, "catalog.import", object_type="catalog",
+            rt,
+            actor,
+            "catalog.import",
+            object_type="catalog",
             object_id=catalog.version,
             details={"sha256": digest, "items": len(catalog.items), "active": activate},
-        )  # fmt: skip
+        )
     return catalog
 
 
@@ -110,7 +120,14 @@ def get_item(code: str, version: str | None = None) -> Item:
 
 def list_versions() -> list[tuple[str, bool, int]]:
     rows = CatalogVersionRecord.select().order_by(CatalogVersionRecord.imported_at)
-    return [(r.version, bool(r.active), r.items.count()) for r in rows]
+    return [
+        (
+            r.version,
+            bool(r.active),
+            CatalogItemRecord.select().where(CatalogItemRecord.catalog == r.id).count(),
+        )
+        for r in rows
+    ]
 
 
 def search_items(text: str, *, limit: int = 20) -> list[Item]:

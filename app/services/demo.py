@@ -31,8 +31,15 @@ if TYPE_CHECKING:
 
 TOWNSHIP = ("370999101", "青禾镇")
 COUNTY = ("370999", "青禾县")
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
-GIVEN = "秀英桂兰玉梅凤兰建国建华建军志强海燕春梅国庆红梅丽娟德明文华永刚淑珍桂英明辉晓东小红振华玉兰春花秋菊冬梅立新卫东"
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡"
+    "余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯"
+    "龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+)
+GIVEN = (
+    "秀英桂兰玉梅凤兰建国建华建军志强海燕春梅国庆红梅丽娟德明文华永刚淑珍桂英明辉晓东"
+    "小红振华玉兰春花秋菊冬梅立新卫东"
+)
 VILLAGES = ("东村", "西村", "南庄", "北营", "杏花村", "柳树屯", "河湾村", "前屯", "后屯", "新农村")
 REGION_CODES = ("370902", "370911", "370921", "370923", "370982", "370983")
 
@@ -53,13 +60,21 @@ def setup_township(rt: Runtime) -> DemoAccounts:
     admin = _admin()
     code, name = TOWNSHIP
     org.add_township(rt, admin, code=code, name=name, county_code=COUNTY[0], county_name=COUNTY[1])
-    for desk, desk_name in (("A1", "综合窗口A岗"), ("A2", "综合窗口B岗"), ("C1", "出件窗口1"),
-                            ("C2", "出件窗口2"), ("S1", "站办所审批席")):  # fmt: skip
+    for desk, desk_name in (
+        ("A1", "综合窗口A岗"),
+        ("A2", "综合窗口B岗"),
+        ("C1", "出件窗口1"),
+        ("C2", "出件窗口2"),
+        ("S1", "站办所审批席"),
+    ):
         org.add_desk(rt, admin, township=code, code=desk, name=desk_name)
     catalog.import_catalog(rt, admin, dump_catalog(load_demo_catalog()))
     from forms.schema import STATIONS
 
-    specs = [("window1", "王芳", Role.WINDOW, None), ("window2", "李静", Role.WINDOW, None)]
+    specs: list[tuple[str, str, Role, str | None]] = [
+        ("window1", "王芳", Role.WINDOW, None),
+        ("window2", "李静", Role.WINDOW, None),
+    ]
     people = ("赵敏", "钱伟", "孙丽", "周强", "吴娟", "郑军")
     specs += [(f"st_{s}", p, Role.STATION, s) for s, p in zip(STATIONS, people, strict=True)]
     specs += [("issue1", "冯涛", Role.ISSUANCE, None), ("issue2", "陈洁", Role.ISSUANCE, None)]
@@ -67,9 +82,14 @@ def setup_township(rt: Runtime) -> DemoAccounts:
     result = DemoAccounts()
     for username, display, role, station in specs:
         password = accounts.create_account(
-            rt, admin, username=username, display_name=display, role=role, township=code,
+            rt,
+            admin,
+            username=username,
+            display_name=display,
+            role=role,
+            township=code,
             station=station,
-        )  # fmt: skip
+        )
         label = role.label + (f"·{STATIONS[station]}" if station else "")
         result.rows.append((username, display, label, password))
     return result
@@ -103,8 +123,10 @@ class DemoBuilder:
         self.rt, self.rng, self.today = rt, rng, today
         self.catalog: Catalog = catalog.get_catalog()
         code = TOWNSHIP[0]
-        self.window = [accounts.actor_of(_account(u), "A1" if u == "window1" else "A2")
-                       for u in ("window1", "window2")]  # fmt: skip
+        self.window = [
+            accounts.actor_of(_account(u), "A1" if u == "window1" else "A2")
+            for u in ("window1", "window2")
+        ]
         self.issuance = accounts.actor_of(_account("issue1"), "C1")
         self.stations = {
             a.station: a for a in (accounts.actor_of(r, "S1") for r in _station_accounts())
@@ -119,7 +141,8 @@ class DemoBuilder:
         name = rng.choice(SURNAMES) + "".join(rng.sample(GIVEN, rng.choice((1, 2))))
         id_number = make_resident_id(rng.choice(REGION_CODES), birth, rng.randint(1, 999))
         phone = "1" + rng.choice("3456789") + "".join(rng.choice("0123456789") for _ in range(9))
-        address = f"{COUNTY[1]}{TOWNSHIP[1]}{rng.choice(VILLAGES)}{rng.randint(1, 12)}组{rng.randint(1, 80)}号"
+        village = rng.choice(VILLAGES)
+        address = f"{COUNTY[1]}{TOWNSHIP[1]}{village}{rng.randint(1, 12)}组{rng.randint(1, 80)}号"
         return PersonInput(name=name, id_number=id_number, phone=phone, address=address)
 
     def form_data(self, item: Item, person: PersonInput, received: date) -> dict[str, Any]:
@@ -234,9 +257,11 @@ class CaseLife:
             feedback.record_consultation(self.b.rt, window, item_code=item.code, channel=channel)
         if self.rng.random() < 0.01:
             feedback.record_complaint(
-                self.b.rt, window, channel=self.rng.choice(("12345热线", "意见箱", "窗口")),
+                self.b.rt,
+                window,
+                channel=self.rng.choice(("12345热线", "意见箱", "窗口")),
                 content=self.rng.choice(COMPLAINTS),
-            )  # fmt: skip
+            )
 
     def _intake(self, item: Item, window: Actor) -> list[str]:
         person = self.b.person(self.t.date())
@@ -245,8 +270,12 @@ class CaseLife:
         proxy = None
         if mode != "window":
             helper = self.b.person(self.t.date())
-            proxy = ProxyInput(name=helper.name, id_number=helper.id_number, phone=helper.phone,
-                               relation="帮代办员" if county else "村级代办员")  # fmt: skip
+            proxy = ProxyInput(
+                name=helper.name,
+                id_number=helper.id_number,
+                phone=helper.phone,
+                relation="帮代办员" if county else "村级代办员",
+            )
         missing: list[str] = []
         lines = []
         for m in item.materials:
@@ -264,11 +293,19 @@ class CaseLife:
                 status = MaterialStatus.COMMITTED
             lines.append(cases.MaterialInput(m.name, status, due_date=due))
         self.b.clock.value = self.t
-        self.ref = cases.intake(self.b.rt, window, cases.IntakeRequest(
-            item_code=item.code, applicant=person, materials=tuple(lines),
-            form_data=self.b.form_data(item, person, self.t.date()), proxy=proxy,
-            authorisation="已签署帮代办委托书" if proxy else "", handling_mode=mode,
-        ))  # fmt: skip
+        self.ref = cases.intake(
+            self.b.rt,
+            window,
+            cases.IntakeRequest(
+                item_code=item.code,
+                applicant=person,
+                materials=tuple(lines),
+                form_data=self.b.form_data(item, person, self.t.date()),
+                proxy=proxy,
+                authorisation="已签署帮代办委托书" if proxy else "",
+                handling_mode=mode,
+            ),
+        )
         return missing
 
     def _life(self) -> None:
@@ -394,8 +431,12 @@ class CaseLife:
                 "id_checked": True,
             }
         else:
-            data = {"method": "mail", "address": f"{COUNTY[1]}{TOWNSHIP[1]}{rng.choice(VILLAGES)}{rng.randint(1, 80)}号",
-                    "carrier": "中国邮政EMS", "tracking_no": f"EB{rng.randint(10**8, 10**9 - 1)}CN"}  # fmt: skip
+            data = {
+                "method": "mail",
+                "address": f"{COUNTY[1]}{TOWNSHIP[1]}{rng.choice(VILLAGES)}{rng.randint(1, 80)}号",
+                "carrier": "中国邮政EMS",
+                "tracking_no": f"EB{rng.randint(10**8, 10**9 - 1)}CN",
+            }
         self.do(clerk, Action.ISSUE, data)
         if data["method"] == "mail":
             self.later(rng.randint(1, 3))  # closed when the delivery is confirmed
@@ -404,8 +445,9 @@ class CaseLife:
         self.do(clerk, Action.CLOSE, {"rating": rng.choice(RATINGS)})
 
 
-def generate_cases(rt: Runtime, n: int, *, seed: int = 20261122, days: int = 180,
-                   progress: Any = None) -> int:  # fmt: skip
+def generate_cases(
+    rt: Runtime, n: int, *, seed: int = 20261122, days: int = 180, progress: Any = None
+) -> int:
     """Replay `n` case lives received over the last `days` days; returns the number made."""
     if n < 0:
         raise KnownError("办件数量不能为负数")

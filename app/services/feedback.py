@@ -34,13 +34,21 @@ def record_complaint(
     case = load_visible(actor, case_id) if case_id is not None else None
     with dbmod.write_transaction():
         row = ComplaintRecord.create(
-            township=actor.township, case=case.id if case else None, channel=channel,
-            content=content.strip(), received_at=rt.now(), received_by=actor.username,
-        )  # fmt: skip
+            township=actor.township,
+            case=case.id if case else None,
+            channel=channel,
+            content=content.strip(),
+            received_at=rt.now(),
+            received_by=actor.username,
+        )
         audit.record(
-            rt.audit_key, actor, "complaint.record", object_type="complaint",
-            object_id=str(row.id), details={"channel": channel, "case_no": case.case_no if case else ""},
-        )  # fmt: skip
+            rt,
+            actor,
+            "complaint.record",
+            object_type="complaint",
+            object_id=str(row.id),
+            details={"channel": channel, "case_no": case.case_no if case else ""},
+        )
     return int(row.id)
 
 
@@ -53,11 +61,19 @@ def record_consultation(
     get_item(item_code)
     with dbmod.write_transaction():
         row = ConsultationRecord.create(
-            township=actor.township, item_code=item_code, channel=channel, note=note.strip(),
-            at=rt.now(), account=actor.username,
-        )  # fmt: skip
+            township=actor.township,
+            item_code=item_code,
+            channel=channel,
+            note=note.strip(),
+            at=rt.now(),
+            account=actor.username,
+        )
         audit.record(
-            rt.audit_key, actor, "consultation.record", object_type="consultation",
-            object_id=str(row.id), details={"item": item_code, "channel": channel},
-        )  # fmt: skip
+            rt,
+            actor,
+            "consultation.record",
+            object_type="consultation",
+            object_id=str(row.id),
+            details={"item": item_code, "channel": channel},
+        )
     return int(row.id)

@@ -23,7 +23,10 @@ if TYPE_CHECKING:
 
 def _read_calendar() -> WorkCalendar:
     years = [r.year for r in HolidayYearRecord.select()]
-    days = [HolidayDay(r.day, r.kind, r.name) for r in HolidayRecord.select()]
+    days = [
+        HolidayDay(r.day, "workday" if r.kind == "workday" else "holiday", r.name)
+        for r in HolidayRecord.select()
+    ]
     return WorkCalendar(days, years)
 
 
@@ -48,9 +51,12 @@ def load_calendar(rt: Runtime) -> WorkCalendar:
             if HolidayYearRecord.select().count() == 0:
                 _store_years(years, days, "chinese_calendar", rt.now())
                 audit.record(
-                    rt.audit_key, None, "holidays.seed", object_type="holiday",
+                    rt,
+                    None,
+                    "holidays.seed",
+                    object_type="holiday",
                     details={"years": f"{min(years)}-{max(years)}", "days": len(days)},
-                )  # fmt: skip
+                )
     return _read_calendar()
 
 
@@ -60,9 +66,12 @@ def import_holidays(rt: Runtime, actor: Actor | None, text: str, *, source: str)
     with dbmod.write_transaction():
         _store_years(years, days, source[:40], rt.now())
         audit.record(
-            rt.audit_key, actor, "holidays.import", object_type="holiday",
+            rt,
+            actor,
+            "holidays.import",
+            object_type="holiday",
             details={"years": sorted(years), "days": len(days), "source": source[:40]},
-        )  # fmt: skip
+        )
     rt.calendar = _read_calendar()
     return sorted(years)
 

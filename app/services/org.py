@@ -40,9 +40,13 @@ def add_township(
         for station_code, station_name in STATIONS.items():
             StationRecord.create(township=town, code=station_code, name=station_name)
         audit.record(
-            rt.audit_key, actor, "township.add", object_type="township", object_id=code,
+            rt,
+            actor,
+            "township.add",
+            object_type="township",
+            object_id=code,
             details={"name": name.strip()},
-        )  # fmt: skip
+        )
 
 
 def add_desk(rt: Runtime, actor: Actor, *, township: str, code: str, name: str) -> None:
@@ -58,9 +62,7 @@ def add_desk(rt: Runtime, actor: Actor, *, township: str, code: str, name: str) 
         if exists.exists():
             raise ValidationError(f"窗口代码 {code} 已存在", field="desk")
         DeskRecord.create(township=town, code=code, name=name.strip() or f"{code}号窗口")
-        audit.record(
-            rt.audit_key, actor, "desk.add", object_type="desk", object_id=f"{township}-{code}"
-        )
+        audit.record(rt, actor, "desk.add", object_type="desk", object_id=f"{township}-{code}")
 
 
 def township_name(code: str) -> str:

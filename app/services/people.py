@@ -142,9 +142,13 @@ def save_proxy(rt: Runtime, proxy: ProxyInput) -> ProxyRecord:
     phone = check_phone_number(proxy.phone, field="proxy_phone", required=True)
     values = _numbers(rt, "proxy", id_number, phone)
     return ProxyRecord.create(
-        **values, name=name, id_type=proxy.id_type, relation=proxy.relation.strip(),
-        id_override_reason=proxy.override_reason.strip(), created_at=rt.now(),
-    )  # fmt: skip
+        **values,
+        name=name,
+        id_type=proxy.id_type,
+        relation=proxy.relation.strip(),
+        id_override_reason=proxy.override_reason.strip(),
+        created_at=rt.now(),
+    )
 
 
 def find_applicant(rt: Runtime, id_number: str) -> ApplicantSummary | None:
@@ -162,7 +166,11 @@ def find_applicant(rt: Runtime, id_number: str) -> ApplicantSummary | None:
         else ""
     )
     return ApplicantSummary(
-        row.id, row.kind, row.name, row.id_type,
-        mask_id(full_id) if row.id_type != USCC else full_id, mask_phone(phone),
+        row.id,
+        row.kind,
+        row.name,
+        row.id_type,
+        mask_id(full_id) if row.id_type != USCC else full_id,
+        mask_phone(phone),
         row.address_cipher is not None,
-    )  # fmt: skip
+    )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any, cast
 
 import peewee as pw
 
@@ -52,7 +54,8 @@ def _grouped(where: pw.Expression, column: pw.Field) -> dict[str, int]:
         .order_by(pw.fn.COUNT(CaseRecord.id).desc(), column)
         .tuples()
     )
-    return {str(key) if key is not None else "": int(n) for key, n in query}
+    rows = cast(Iterable[tuple[Any, int]], query)
+    return {str(key) if key is not None else "": int(n) for key, n in rows}
 
 
 def compute(start: date, end: date, *, today: date, township: str | None = None) -> Stats:
@@ -104,7 +107,7 @@ def compute(start: date, end: date, *, today: date, township: str | None = None)
         .group_by(EvaluationRecord.level)
         .tuples()
     )
-    stats.ratings = {int(level): int(n) for level, n in ratings}
+    stats.ratings = {int(level): int(n) for level, n in cast(Iterable[tuple[int, int]], ratings)}
     complaint_where = (ComplaintRecord.received_at >= begin) & (ComplaintRecord.received_at < stop)
     if township:
         complaint_where &= ComplaintRecord.township == township

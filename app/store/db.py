@@ -138,6 +138,11 @@ def current() -> pw.Database:
     return obj  # type: ignore[no-any-return]
 
 
+def raw_connection(db: pw.Database) -> Any:
+    """The DB-API connection under peewee (for SQLite's online backup API)."""
+    return db.connection()  # type: ignore[no-untyped-call]
+
+
 def is_postgres(db: pw.Database | None = None) -> bool:
     return isinstance(db or current(), pw.PostgresqlDatabase)
 

@@ -74,6 +74,9 @@ def sqlite_online_backup(conn: sqlite3.Connection, target: Path) -> None:
     dest = sqlite3.connect(str(target))
     try:
         conn.backup(dest)
+        # The copy inherits WAL mode; a backup must be one self-contained file, so that
+        # reading it never leaves -wal/-shm files beside it.
+        dest.execute("PRAGMA journal_mode=DELETE")
     finally:
         dest.close()
 

@@ -18,6 +18,10 @@ def _table_name(model: type[pw.Model]) -> str:
 
 
 class BaseRecord(pw.Model):
+    # Type-only declarations of what peewee adds at run time (the implicit primary key and
+    # the `<fk>_id` columns), so strict type checking sees them.
+    id: pw.AutoField
+
     class Meta:
         database = database_proxy
         table_function = _table_name
@@ -59,6 +63,7 @@ class DeskRecord(BaseRecord):
 
 
 class AccountRecord(BaseRecord):
+    township_id: int | None
     username = pw.CharField(max_length=50, unique=True)
     display_name = pw.CharField(max_length=50)
     role = pw.CharField(max_length=20)
@@ -140,6 +145,9 @@ class CaseRecord(BaseRecord):
     limit_days = pw.IntegerField()
     handling_mode = pw.CharField(max_length=10, default="window")
     state = pw.CharField(max_length=24, index=True)
+    applicant_id: int
+    proxy_id: int | None
+    received_by_id: int
     applicant = pw.ForeignKeyField(ApplicantRecord, backref="cases", on_delete="RESTRICT")
     applicant_name = pw.CharField(max_length=100, index=True)
     proxy = pw.ForeignKeyField(ProxyRecord, null=True, on_delete="RESTRICT")
@@ -207,6 +215,7 @@ class CaseMaterialRecord(BaseRecord):
 
 
 class AttachmentRecord(BaseRecord):
+    case_id: int
     case = pw.ForeignKeyField(CaseRecord, backref="attachments", on_delete="CASCADE")
     material = pw.CharField(max_length=200, default="")
     sha256 = pw.CharField(max_length=64, index=True)
@@ -316,10 +325,27 @@ class ConsultationRecord(BaseRecord):
 
 
 V1_RECORDS: tuple[type[BaseRecord], ...] = (
-    SchemaVersionRecord, SettingRecord, TownshipRecord, StationRecord, DeskRecord, AccountRecord,
-    CatalogVersionRecord, CatalogItemRecord, ApplicantRecord, ProxyRecord, CaseRecord,
-    CaseMaterialRecord, AttachmentRecord, AuditEventRecord, AuditHeadRecord, OutboxRecord,
-    DocumentRecord, EvaluationRecord, HolidayRecord, HolidayYearRecord, CaseCounterRecord,
-)  # fmt: skip
+    SchemaVersionRecord,
+    SettingRecord,
+    TownshipRecord,
+    StationRecord,
+    DeskRecord,
+    AccountRecord,
+    CatalogVersionRecord,
+    CatalogItemRecord,
+    ApplicantRecord,
+    ProxyRecord,
+    CaseRecord,
+    CaseMaterialRecord,
+    AttachmentRecord,
+    AuditEventRecord,
+    AuditHeadRecord,
+    OutboxRecord,
+    DocumentRecord,
+    EvaluationRecord,
+    HolidayRecord,
+    HolidayYearRecord,
+    CaseCounterRecord,
+)
 V2_RECORDS: tuple[type[BaseRecord], ...] = (ComplaintRecord, ConsultationRecord)
 ALL_RECORDS: tuple[type[BaseRecord], ...] = V1_RECORDS + V2_RECORDS

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any, cast
 
 import peewee as pw
 
@@ -84,10 +86,19 @@ def _where(f: QueueFilter) -> pw.Expression:
 
 
 _ROW_FIELDS = (
-    CaseRecord.id, CaseRecord.case_no, CaseRecord.item_name, CaseRecord.applicant_name,
-    CaseRecord.state, CaseRecord.station, CaseRecord.deadline, CaseRecord.deadline_provisional,
-    CaseRecord.received_at, CaseRecord.version, CaseRecord.township, CaseRecord.handling_mode,
-)  # fmt: skip
+    CaseRecord.id,
+    CaseRecord.case_no,
+    CaseRecord.item_name,
+    CaseRecord.applicant_name,
+    CaseRecord.state,
+    CaseRecord.station,
+    CaseRecord.deadline,
+    CaseRecord.deadline_provisional,
+    CaseRecord.received_at,
+    CaseRecord.version,
+    CaseRecord.township,
+    CaseRecord.handling_mode,
+)
 
 
 def count_cases(f: QueueFilter) -> int:
@@ -101,6 +112,7 @@ RECENT = "recent"
 def page_cases(f: QueueFilter, offset: int, limit: int, *, order: str = URGENT) -> list[CaseRow]:
     """A page: a work queue most urgent first (deadline, then arrival); a search or a state
     filter newest first."""
+    ordering: tuple[Any, ...]
     if order == URGENT:
         ordering = (CaseRecord.deadline.asc(nulls="LAST"), CaseRecord.received_at, CaseRecord.id)
     else:
@@ -113,4 +125,4 @@ def page_cases(f: QueueFilter, offset: int, limit: int, *, order: str = URGENT) 
         .limit(limit)
         .tuples()
     )
-    return [CaseRow(*row) for row in query]
+    return [CaseRow(*row) for row in cast(Iterable[tuple[Any, ...]], query)]

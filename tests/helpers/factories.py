@@ -43,12 +43,24 @@ class World:
         return self.catalog.county_items()[0]
 
 
-def make_user(rt: Any, username: str, role: Role, *, township: str = TOWNSHIP,
-              station: str | None = None, desk: str = "A1") -> tuple[Actor, str]:  # fmt: skip
+def make_user(
+    rt: Any,
+    username: str,
+    role: Role,
+    *,
+    township: str = TOWNSHIP,
+    station: str | None = None,
+    desk: str = "A1",
+) -> tuple[Actor, str]:
     password = accounts.create_account(
-        rt, ADMIN, username=username, display_name=f"测试{username}", role=role,
-        township=township, station=station,
-    )  # fmt: skip
+        rt,
+        ADMIN,
+        username=username,
+        display_name=f"测试{username}",
+        role=role,
+        township=township,
+        station=station,
+    )
     from app.store.models import AccountRecord
 
     record = AccountRecord.get(AccountRecord.username == username)
@@ -81,8 +93,12 @@ def person(n: int | None = None) -> PersonInput:
     id_number = make_resident_id(
         "370902", date(1960, 1, 1) + timedelta(days=n * 37 % 15000), n % 999 + 1
     )
-    return PersonInput(name=f"申请人{n}", id_number=id_number, phone=f"139{n:08d}"[:11],
-                       address=f"青禾县青禾镇东村{n}号")  # fmt: skip
+    return PersonInput(
+        name=f"申请人{n}",
+        id_number=id_number,
+        phone=f"139{n:08d}"[:11],
+        address=f"青禾县青禾镇东村{n}号",
+    )
 
 
 def form_data(item: Item, who: PersonInput) -> dict[str, Any]:
@@ -95,8 +111,15 @@ def form_data(item: Item, who: PersonInput) -> dict[str, Any]:
     return {f.key: fake._value(f, who, date(2026, 11, 16)) for f in item.form}
 
 
-def intake(rt: Any, world: World, item: Item, *, actor: Actor | None = None,
-           missing: tuple[str, ...] = (), who: PersonInput | None = None) -> cases.CaseRef:  # fmt: skip
+def intake(
+    rt: Any,
+    world: World,
+    item: Item,
+    *,
+    actor: Actor | None = None,
+    missing: tuple[str, ...] = (),
+    who: PersonInput | None = None,
+) -> cases.CaseRef:
     who = who or person()
     lines = tuple(
         cases.MaterialInput(
@@ -107,13 +130,18 @@ def intake(rt: Any, world: World, item: Item, *, actor: Actor | None = None,
     proxy = None
     if item.level == "county":
         helper = person()
-        proxy = ProxyInput(name="帮代办员甲", id_number=helper.id_number, relation="帮代办员",
-                           phone="13700000001")  # fmt: skip
+        proxy = ProxyInput(
+            name="帮代办员甲", id_number=helper.id_number, relation="帮代办员", phone="13700000001"
+        )
     req = cases.IntakeRequest(
-        item_code=item.code, applicant=who, materials=lines, form_data=form_data(item, who),
-        proxy=proxy, authorisation="已签署帮代办委托书" if proxy else "",
+        item_code=item.code,
+        applicant=who,
+        materials=lines,
+        form_data=form_data(item, who),
+        proxy=proxy,
+        authorisation="已签署帮代办委托书" if proxy else "",
         handling_mode="proxy" if proxy else "window",
-    )  # fmt: skip
+    )
     return cases.intake(rt, actor or world.window, req)
 
 
@@ -129,17 +157,26 @@ PATHS: dict[CaseState, list[tuple[str, Action, dict[str, Any]]]] = {
 
 
 def correction_data(item: Item, today: date) -> dict[str, Any]:
-    return {"missing": [{"name": item.materials[0].name, "reason": "复印件不清晰"}],
-            "due_date": today + timedelta(days=10)}  # fmt: skip
+    return {
+        "missing": [{"name": item.materials[0].name, "reason": "复印件不清晰"}],
+        "due_date": today + timedelta(days=10),
+    }
 
 
-def drive(rt: Any, world: World, ref: cases.CaseRef, actor: Actor, action: Action,
-          data: dict[str, Any] | None = None) -> cases.CaseRef:  # fmt: skip
+def drive(
+    rt: Any,
+    world: World,
+    ref: cases.CaseRef,
+    actor: Actor,
+    action: Action,
+    data: dict[str, Any] | None = None,
+) -> cases.CaseRef:
     return cases.act(rt, actor, ref.id, action, data or {}, expected_version=ref.version)
 
 
-def make_case(rt: Any, world: World, state: CaseState, *, county: bool = False,
-              item: Item | None = None) -> cases.CaseRef:  # fmt: skip
+def make_case(
+    rt: Any, world: World, state: CaseState, *, county: bool = False, item: Item | None = None
+) -> cases.CaseRef:
     """A case in `state`, reached through the real workflow."""
     item = item or (
         world.county_item() if county or state is CaseState.HANDED_OFF else world.township_item()

@@ -82,12 +82,14 @@ def kill_fresh_worker(data: Path, url: str, seed: int, delay: float, err: Path) 
         proc = _spawn(["--data", str(data), "--db", url, "--seed", str(seed)], stderr)
     try:
         assert proc.stdout is not None
-        answer = LineReader(proc.stdout, err).next()
-        assert answer == f"ready {proc.pid}"
+        lines = LineReader(proc.stdout, err)
+        assert lines.next() == f"ready {proc.pid}"
         time.sleep(delay)
         # Until wait() reaps it the child stays at least a zombie, so this PID is still ours.
         os.kill(proc.pid, signal.SIGKILL)
-        assert proc.wait(timeout=ANSWER_TIMEOUT) == -signal.SIGKILL, "the worker had died"
+        code = proc.wait(timeout=ANSWER_TIMEOUT)
+        if code != -signal.SIGKILL:
+            lines.fail(f"the worker had died by itself (exit code {code})")
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -128,7 +130,8 @@ class ForkServer:
         self.send("reap")
         answer = self.lines.next()
         self.worker = 0
-        assert answer == f"reaped {pid} {-signal.SIGKILL}", "the worker had died by itself"
+        if answer != f"reaped {pid} {-signal.SIGKILL}":
+            self.lines.fail(f"the worker had died by itself ({answer})")
 
     def close(self) -> None:
         """End the server (and a worker it may still have); both are reaped."""
