@@ -7,6 +7,7 @@ simulated clock, so the demo database is exactly what daily use would produce.
 from __future__ import annotations
 
 import contextlib
+import math
 import random
 import re
 from collections.abc import Iterator
@@ -168,7 +169,9 @@ class DemoBuilder:
             low = f.min if f.min is not None else 1
             high = f.max if f.max is not None else max(low + 10, 10)
             value = self.rng.uniform(low, min(high, low + 50))
-            return int(value) if f.type == "int" else str(Decimal(str(round(value, 1))))
+            if f.type == "int":
+                return max(math.ceil(low), int(value))
+            return str(max(Decimal(str(low)), Decimal(str(round(value, 2)))))
         if f.pattern:
             return self._patterned(f.pattern, person)
         if f.key in ("name", "applicant_name") or "姓名" in f.label:
