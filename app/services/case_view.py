@@ -18,7 +18,15 @@ from app.services import audit
 from app.services.people import USCC
 from app.store import db as dbmod
 from app.store.models import ApplicantRecord, CaseMaterialRecord, CaseRecord
-from app.store.queries import RECENT, URGENT, CaseRow, QueueFilter, count_cases, page_cases
+from app.store.queries import (
+    RECENT,
+    URGENT,
+    CaseRow,
+    QueueFilter,
+    change_token,
+    count_cases,
+    page_cases,
+)
 
 if TYPE_CHECKING:
     from app.services.runtime import Runtime
@@ -229,6 +237,11 @@ def queue_filter(
     if chosen is not None:
         scope = replace(scope, states=tuple(s.value for s in chosen))
     return _search_filter(rt, scope, search) if search.strip() else scope
+
+
+def queue_changed_token(actor: Actor) -> tuple[str, int]:
+    """Poll this to learn that another desk changed a case this actor can see."""
+    return change_token(visibility(actor))
 
 
 def queue_count(f: QueueFilter) -> int:

@@ -101,6 +101,21 @@ _ROW_FIELDS = (
 )
 
 
+def change_token(f: QueueFilter) -> tuple[str, int]:
+    """A cheap fingerprint of the visible cases: it changes when any of them changes.
+
+    Another desk's change bumps the newest `updated_at`, or the count when a case leaves the
+    slice, so a queue can poll this every few seconds instead of reloading rows."""
+    row = (
+        CaseRecord.select(pw.fn.MAX(CaseRecord.updated_at), pw.fn.COUNT(CaseRecord.id))
+        .where(_where(f))
+        .tuples()
+        .first()
+    )
+    newest, count = cast(tuple[Any, int], row) if row else (None, 0)
+    return (str(newest or ""), int(count or 0))
+
+
 def count_cases(f: QueueFilter) -> int:
     return int(CaseRecord.select(pw.fn.COUNT(CaseRecord.id)).where(_where(f)).scalar() or 0)
 

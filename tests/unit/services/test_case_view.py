@@ -92,3 +92,19 @@ def test_queue_orders_by_deadline_and_pages(rt, world, clock):
     assert ids == [r.id for r in refs]
     deadlines = [r.deadline for r in first + second]
     assert deadlines == sorted(deadlines)
+
+
+def test_change_token_moves_when_another_desk_changes_a_case(rt, world, clock):
+    from app.domain.case import Action
+    from app.services.case_view import queue_changed_token
+
+    from helpers.factories import drive
+
+    ref = make_case(rt, world, CaseState.IN_REVIEW)
+    station = world.stations[world.township_item().station]
+    before = queue_changed_token(station)
+    assert before == queue_changed_token(station)
+    clock.advance(seconds=5)
+    drive(rt, world, ref, station, Action.APPROVE, {"opinion": "同意"})
+    assert queue_changed_token(station) != before
+    assert queue_changed_token(world.other_window) == ("", 0)
