@@ -8,11 +8,13 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from app.domain.calendar import DeadlineStatus, deadline_status
+from app.domain.case import Action
 from app.domain.errors import NotFound, PermissionDenied
 from app.domain.masking import mask_address, mask_id, mask_phone
 from app.domain.queues import ROLE_QUEUES
 from app.domain.roles import REVEAL_ROLES, Actor, Role
 from app.domain.states import CaseState
+from app.domain.workflow import can
 from app.security.pii import KIND_ID_NUMBER, KIND_PHONE
 from app.services import audit
 from app.services.people import USCC
@@ -212,6 +214,15 @@ def reveal(rt: Runtime, actor: Actor, case_id: int, field: str) -> str:
             details={"case_no": case.case_no, "field": field, "label": label},
         )
     return value
+
+
+def allowed_actions(actor: Actor, case_id: int) -> frozenset[Action]:
+    """The actions the workflow would let this actor try on the case now (for enabling
+    buttons); the service checks again, with the data, when the action is taken."""
+    from app.services.cases import facts_of
+
+    facts = facts_of(load_visible(actor, case_id))
+    return frozenset(a for a in Action if can(facts, a, actor))
 
 
 def _search_filter(rt: Runtime, scope: QueueFilter, text: str) -> QueueFilter:
