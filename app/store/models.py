@@ -265,13 +265,27 @@ class OutboxRecord(BaseRecord):
 
 
 class DocumentRecord(BaseRecord):
+    """A 文书 issued for a case (or a township, for guides and statistics).
+
+    `occasion` tells apart documents of one kind that a case may get more than once (a second
+    补正通知 after the station sends it back); a reprint of the same occasion is the same
+    document with the same number. The row is written `pending` before the PDF is made and
+    becomes `issued` only once the file is on disk with this hash."""
+
+    case_id: int | None
     case = pw.ForeignKeyField(CaseRecord, backref="documents", null=True, on_delete="RESTRICT")
+    township = pw.CharField(max_length=9)
     kind = pw.CharField(max_length=30)
+    occasion = pw.IntegerField(default=0)
     number = pw.CharField(max_length=40, unique=True)
-    sha256 = pw.CharField(max_length=64)
-    path = pw.CharField(max_length=500)
+    status = pw.CharField(max_length=10, default="pending")
+    sha256 = pw.CharField(max_length=64, default="")
+    path = pw.CharField(max_length=500, default="")
     issued_by = pw.CharField(max_length=50)
     issued_at = pw.DateTimeField()
+
+    class Meta:
+        indexes = ((("case", "kind", "occasion"), True),)
 
 
 class EvaluationRecord(BaseRecord):

@@ -61,9 +61,10 @@ CREATE TABLE "outbox" ("id" INTEGER NOT NULL PRIMARY KEY, "case_id" INTEGER NOT 
 CREATE INDEX "outboxrecord_case_id" ON "outbox" ("case_id");
 CREATE INDEX "outboxrecord_status" ON "outbox" ("status");
 CREATE UNIQUE INDEX "outboxrecord_case_id_revision" ON "outbox" ("case_id", "revision");
-CREATE TABLE "document" ("id" INTEGER NOT NULL PRIMARY KEY, "case_id" INTEGER, "kind" VARCHAR(30) NOT NULL, "number" VARCHAR(40) NOT NULL, "sha256" VARCHAR(64) NOT NULL, "path" VARCHAR(500) NOT NULL, "issued_by" VARCHAR(50) NOT NULL, "issued_at" DATETIME NOT NULL, FOREIGN KEY ("case_id") REFERENCES "case_file" ("id") ON DELETE RESTRICT);
+CREATE TABLE "document" ("id" INTEGER NOT NULL PRIMARY KEY, "case_id" INTEGER, "township" VARCHAR(9) NOT NULL, "kind" VARCHAR(30) NOT NULL, "occasion" INTEGER NOT NULL, "number" VARCHAR(40) NOT NULL, "status" VARCHAR(10) NOT NULL, "sha256" VARCHAR(64) NOT NULL, "path" VARCHAR(500) NOT NULL, "issued_by" VARCHAR(50) NOT NULL, "issued_at" DATETIME NOT NULL, FOREIGN KEY ("case_id") REFERENCES "case_file" ("id") ON DELETE RESTRICT);
 CREATE INDEX "documentrecord_case_id" ON "document" ("case_id");
 CREATE UNIQUE INDEX "documentrecord_number" ON "document" ("number");
+CREATE UNIQUE INDEX "documentrecord_case_id_kind_occasion" ON "document" ("case_id", "kind", "occasion");
 CREATE TABLE "evaluation" ("id" INTEGER NOT NULL PRIMARY KEY, "case_id" INTEGER NOT NULL, "level" INTEGER NOT NULL, "comment" TEXT NOT NULL, "channel" VARCHAR(20) NOT NULL, "at" DATETIME NOT NULL, FOREIGN KEY ("case_id") REFERENCES "case_file" ("id") ON DELETE CASCADE);
 CREATE UNIQUE INDEX "evaluationrecord_case_id" ON "evaluation" ("case_id");
 CREATE TABLE "holiday" ("day" DATE NOT NULL PRIMARY KEY, "kind" VARCHAR(10) NOT NULL, "name" VARCHAR(40) NOT NULL);
