@@ -69,11 +69,16 @@ def rule_for(kind: str) -> DocumentRule:
         raise DomainError(f"没有这种文书：{kind}。可选：{names}", code="kind") from None
 
 
-def check_ready(kind: str, role: Role, facts: DocumentFacts | None) -> DocumentRule:
-    """The rule, or a Chinese error saying why this role cannot issue it for this case now."""
+def check_role(kind: str, role: Role) -> DocumentRule:
     rule = rule_for(kind)
     if role not in rule.roles:
         raise PermissionDenied(f"{role.label}不能出具{rule.title}")
+    return rule
+
+
+def check_ready(kind: str, role: Role, facts: DocumentFacts | None) -> DocumentRule:
+    """The rule, or a Chinese error saying why this role cannot issue it for this case now."""
+    rule = check_role(kind, role)
     if rule.needs == "none":
         return rule
     if facts is None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import peewee as pw
 
-from app.domain.documents import DocumentFacts, DocumentRule, check_ready, rule_for
+from app.domain.documents import DocumentFacts, DocumentRule, check_ready, check_role, rule_for
 from app.domain.errors import KnownError
 from app.domain.roles import Actor
 from app.domain.states import CaseState
@@ -162,6 +162,7 @@ def issue(
     item_code: str | None = None,
 ) -> IssuedDocument:
     """Produce (or reprint) a document; the record turns `issued` only once the file exists."""
+    check_role(kind, actor.role)
     case = load_visible(actor, case_id) if case_id is not None else None
     rule = check_ready(kind, actor.role, facts_for_documents(case) if case else None)
     if case is None and item_code is None:

@@ -31,7 +31,7 @@ from app.domain.calendar import DeadlineStatus, deadline_status
 from app.domain.queues import ROLE_QUEUES
 from app.domain.states import CLOCK_STATES, CaseState
 from app.services import case_view
-from app.store.queries import CaseRow
+from app.services.case_view import CaseRow
 from app.ui.context import UiContext
 from app.ui.errors import reporting
 
@@ -47,6 +47,8 @@ STATUS_COLOURS: dict[DeadlineStatus, tuple[str, str]] = {
     DeadlineStatus.YELLOW: ("#fff1c2", "#7a5200"),
     DeadlineStatus.RED: ("#fbd9d6", "#a3161a"),
 }
+# The invisible root: a flat table has rows only under it.
+_ROOT = QModelIndex()
 QUEUE_CHOICE = ""
 ALL_CHOICE = "*"
 
@@ -120,16 +122,16 @@ class CaseQueueModel(QAbstractTableModel):
             for r in rows
         ]
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
         return 0 if parent.isValid() else len(self._lines)
 
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
         return 0 if parent.isValid() else len(COLUMNS)
 
-    def canFetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> bool:
+    def canFetchMore(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> bool:
         return not parent.isValid() and len(self._lines) < self._total
 
-    def fetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> None:
+    def fetchMore(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> None:
         if parent.isValid():
             return
         page = self._page(len(self._lines), PAGE)
@@ -205,3 +207,149 @@ class CaseQueueModel(QAbstractTableModel):
             return f"办理期限 {row.deadline.isoformat()}{note}"
         left = self.ctx.rt.calendar.remaining_working_days(self.ctx.rt.today(), row.deadline)
         return f"还剩 {left} 个工作日{note}"
+
+
+class QueueWidget(QWidget):
+    """Search box, state filter, count, and the table; emits the case the clerk picks."""
+
+    caseActivated = Signal(int)
+    caseSelected = Signal(int)
+    refreshed = Signal()
+
+    def __init__(
+        self, ctx: UiContext, parent: QWidget | None = None, *, poll_ms: int = 3000
+    ) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self._restoring = False
+        self.model = CaseQueueModel(ctx, self)
+        self.search_edit = QLineEdit()
+        self.search_edit.setClearButtonEnabled(True)
+        self.search_edit.setPlaceholderText("办件编号、姓名、手机或证件号后4位、完整号码（Ctrl+F）")
+        self.state_combo = QComboBox()
+        self._fill_states()
+        self.count_label = QLabel()
+        self.table = self._make_table()
+        top = QHBoxLayout()
+        top.addWidget(QLabel("查找(&S)：", buddy=self.search_edit))
+        top.addWidget(self.search_edit, 1)
+        top.addWidget(self.state_combo)
+        top.addWidget(self.count_label)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(self.table, 1)
+        self.setTabOrder(self.search_edit, self.state_combo)
+        self.setTabOrder(self.state_combo, self.table)
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(300)
+        self._debounce.timeout.connect(self.apply_query)
+        self.search_edit.textChanged.connect(lambda _text: self._debounce.start())
+        self.search_edit.returnPressed.connect(self._search_now)
+        self.state_combo.currentIndexChanged.connect(lambda _index: self.apply_query())
+        self._token = case_view.queue_changed_token(ctx.actor)
+        self.apply_query()
+        self.poll_timer = QTimer(self)
+        self.poll_timer.timeout.connect(self.poll)
+        self.poll_timer.start(poll_ms)
+
+    def _fill_states(self) -> None:
+        if self.ctx.actor.role in ROLE_QUEUES:
+            self.state_combo.addItem("本岗位待办", QUEUE_CHOICE)
+        self.state_combo.addItem("全部办件", ALL_CHOICE)
+        for state in CaseState:
+            self.state_combo.addItem(state.label, state.value)
+
+    def _make_table(self) -> QTableView:
+        table = QTableView()
+        table.setModel(self.model)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setAlternatingRowColors(True)
+        table.setWordWrap(False)
+        table.verticalHeader().setVisible(False)
+        table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 10)
+        header = table.horizontalHeader()
+        header.setHighlightSections(False)
+        widths = {COL_CASE_NO: 24, COL_APPLICANT: 6, COL_STATE: 7, COL_DEADLINE: 13}
+        unit = table.fontMetrics().horizontalAdvance("0")
+        for column, chars in widths.items():
+            header.resizeSection(column, unit * chars + 16)
+        header.resizeSection(
+            COL_RECEIVED, table.fontMetrics().horizontalAdvance("2026-11-16 09:30") + 16
+        )
+        header.setSectionResizeMode(COL_ITEM, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(unit * 6)
+        table.activated.connect(self._activated)
+        table.selectionModel().currentRowChanged.connect(self._current_changed)
+        return table
+
+    def _states(self) -> tuple[CaseState, ...] | None:
+        choice = self.state_combo.currentData()
+        if choice == QUEUE_CHOICE:
+            return None
+        if choice == ALL_CHOICE:
+            return tuple(CaseState)
+        return (CaseState(choice),)
+
+    def apply_query(self) -> None:
+        """Run the search and state filter now."""
+        self._debounce.stop()
+        with reporting(self):
+            self.model.set_query(states=self._states(), search=self.search_edit.text())
+        self._show_count()
+
+    def _search_now(self) -> None:
+        self.apply_query()
+        if self.model.rowCount() > 0:
+            self.table.setFocus()
+            self.table.selectRow(0)
+
+    def _show_count(self) -> None:
+        self.count_label.setText(f"共 {self.model.total} 件")
+
+    def focus_search(self) -> None:
+        self.search_edit.setFocus()
+        self.search_edit.selectAll()
+
+    def selected_case_id(self) -> int | None:
+        index = self.table.currentIndex()
+        return self.model.case_id(index.row()) if index.isValid() else None
+
+    def poll(self) -> None:
+        """Reload when a case this account can see changed anywhere (another desk)."""
+        if self.ctx.session.locked:
+            return
+        with reporting(self):
+            token = case_view.queue_changed_token(self.ctx.actor)
+            if token != self._token:
+                self._token = token
+                self.refresh()
+
+    def refresh(self) -> None:
+        """Read the rows again, keeping how far the list was scrolled and the selected case."""
+        selected = self.selected_case_id()
+        scroll = self.table.verticalScrollBar().value()
+        with reporting(self):
+            self._token = case_view.queue_changed_token(self.ctx.actor)
+            self.model.reload(keep=self.model.rowCount())
+        self._show_count()
+        row = self.model.row_of(selected) if selected is not None else None
+        if row is not None:
+            # The same case stays selected: no caseSelected, the view did not change case.
+            self._restoring = True
+            self.table.setCurrentIndex(self.model.index(row, 0))
+            self.table.selectRow(row)
+            self._restoring = False
+        self.table.verticalScrollBar().setValue(scroll)
+        self.refreshed.emit()
+
+    def _activated(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.caseActivated.emit(self.model.case_id(index.row()))
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid() and not self._restoring:
+            self.caseSelected.emit(self.model.case_id(current.row()))

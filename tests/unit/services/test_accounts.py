@@ -36,13 +36,12 @@ def active(rt, user) -> tuple[accounts.Session, str]:
 
 
 @pytest.fixture
-def other_desk(db_url, tmp_path: Path, keystore, clock) -> Iterator[object]:
+def other_desk(rt, db_url, tmp_path: Path, keystore, clock) -> Iterator[object]:
     """A second runtime on the same database, as another desk's computer would open it."""
-    first = dbmod.current()
     second = open_runtime(tmp_path / "desk2", db_url, keystore=keystore, now=clock)
     yield second
     second.close()
-    dbmod.bind(first)
+    dbmod.bind(rt.db)
 
 
 def _fail_times(rt, username: str, n: int) -> list[str]:

@@ -19,7 +19,9 @@ PDF = b"%PDF-1.4\n" + b"0" * 500
 
 def test_attachment_stored_by_hash_and_read_back(rt, world):
     ref = make_case(rt, world, CaseState.RECEIVED)
-    info = attachments.add_attachment(rt, world.window, ref.id, PNG, original_name="../../etc/扫描件.png")
+    info = attachments.add_attachment(
+        rt, world.window, ref.id, PNG, original_name="../../etc/扫描件.png"
+    )
     assert info.sha256 == hashlib.sha256(PNG).hexdigest()
     assert info.mime == "image/png"
     assert info.original_name == "扫描件.png"
@@ -40,7 +42,11 @@ def test_corrupted_blob_is_detected(rt, world):
 
 @pytest.mark.parametrize(
     ("data", "message"),
-    [(b"", "空文件"), (b"MZ\x90\x00 not an image", "PDF、JPEG 或 PNG"), (b"%PDF" + b"0" * (21 * 2**20), "20MB")],
+    [
+        (b"", "空文件"),
+        (b"MZ\x90\x00 not an image", "PDF、JPEG 或 PNG"),
+        (b"%PDF" + b"0" * (21 * 2**20), "20MB"),
+    ],
 )
 def test_bad_attachments_refused_and_nothing_written(rt, world, data, message):
     ref = make_case(rt, world, CaseState.RECEIVED)
@@ -62,7 +68,9 @@ def test_attachment_scope_and_state(rt, world):
 
 def test_complaints_and_consultations(rt, world):
     ref = make_case(rt, world, CaseState.CLOSED)
-    feedback.record_complaint(rt, world.window, channel="12345热线", content="等候时间太长", case_id=ref.id)
+    feedback.record_complaint(
+        rt, world.window, channel="12345热线", content="等候时间太长", case_id=ref.id
+    )
     item = world.township_item()
     feedback.record_consultation(rt, world.issuance, item_code=item.code, channel="电话")
     assert ComplaintRecord.select().count() == 1
@@ -70,7 +78,9 @@ def test_complaints_and_consultations(rt, world):
     with pytest.raises(ValidationError):
         feedback.record_complaint(rt, world.window, channel="微博", content="内容内容")
     with pytest.raises(PermissionDenied):
-        feedback.record_consultation(rt, world.stations["nongye"], item_code=item.code, channel="窗口")
+        feedback.record_consultation(
+            rt, world.stations["nongye"], item_code=item.code, channel="窗口"
+        )
     with pytest.raises(NotFound):
         feedback.record_consultation(rt, world.window, item_code="370999-XX-999", channel="窗口")
     assert ConsultationRecord.select().count() == 1

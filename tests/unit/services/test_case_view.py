@@ -59,7 +59,9 @@ def test_issuance_cannot_reveal_without_role(rt, world):
         reveal(rt, auditor, ref.id, "applicant_id")
 
 
-@pytest.mark.parametrize("how", ["case_no", "name", "id_tail", "phone_tail", "id_full", "phone_full"])
+@pytest.mark.parametrize(
+    "how", ["case_no", "name", "id_tail", "phone_tail", "id_full", "phone_full"]
+)
 def test_search_finds_the_case(rt, world, how):
     who = person(777)
     target = intake(rt, world, world.township_item(), who=who)
@@ -95,10 +97,10 @@ def test_queue_orders_by_deadline_and_pages(rt, world, clock):
 
 
 def test_change_token_moves_when_another_desk_changes_a_case(rt, world, clock):
+    from helpers.factories import drive
+
     from app.domain.case import Action
     from app.services.case_view import queue_changed_token
-
-    from helpers.factories import drive
 
     ref = make_case(rt, world, CaseState.IN_REVIEW)
     station = world.stations[world.township_item().station]

@@ -52,7 +52,12 @@ def test_other_township_cannot_act(rt, world):
 def test_bad_id_number_refused_without_writing(rt, world):
     item = world.township_item()
     bad = person(5)
-    bad = type(bad)(**{**bad.__dict__, "id_number": bad.id_number[:-1] + ("0" if bad.id_number[-1] != "0" else "1")})
+    bad = type(bad)(
+        **{
+            **bad.__dict__,
+            "id_number": bad.id_number[:-1] + ("0" if bad.id_number[-1] != "0" else "1"),
+        }
+    )
     before = CaseRecord.select().count()
     with pytest.raises(ValidationError) as err:
         intake(rt, world, item, who=bad)

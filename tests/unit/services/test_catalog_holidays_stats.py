@@ -6,13 +6,13 @@ import json
 from datetime import date
 
 import pytest
-from forms.catalog import dump_catalog, load_demo_catalog
 from helpers.factories import ADMIN, make_case
 
 from app.domain.errors import PermissionDenied, ValidationError
 from app.domain.states import CaseState
 from app.services import backup, catalog, holidays, stats
 from app.store.models import CaseRecord, CatalogVersionRecord, HolidayYearRecord
+from forms.catalog import dump_catalog, load_demo_catalog
 
 
 def test_catalog_version_is_immutable_and_cases_keep_theirs(rt, world):
@@ -45,14 +45,16 @@ def test_catalog_import_rejects_catch_all_and_non_admin(rt, world):
 def test_item_search_by_pinyin_initials_and_name(rt, world):
     names = [i.name for i in catalog.search_items("syd")]
     assert "生育登记" in names
-    assert [i.name for i in catalog.search_items("最低生活")][0].startswith("最低生活保障")
+    assert next(i.name for i in catalog.search_items("最低生活")).startswith("最低生活保障")
 
 
 def test_holidays_seeded_and_2027_import_changes_deadlines(rt, world):
     assert rt.calendar.has_data(2026) and not rt.calendar.has_data(2027)
     assert HolidayYearRecord.select().count() >= 20
     assert rt.calendar.add_working_days(date(2026, 12, 30), 2).provisional
-    text = json.dumps({"years": [2027], "days": [{"date": "2027-01-01", "kind": "holiday", "name": "元旦"}]})
+    text = json.dumps(
+        {"years": [2027], "days": [{"date": "2027-01-01", "kind": "holiday", "name": "元旦"}]}
+    )
     assert holidays.import_holidays(rt, ADMIN, text, source="county") == [2027]
     result = rt.calendar.add_working_days(date(2026, 12, 30), 2)
     assert (result.day, result.provisional) == (date(2027, 1, 4), False)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
@@ -11,12 +14,12 @@ from helpers.factories import SYNC, World, correction_data, drive, make_case, ma
 from helpers.fixtures import FakeClock
 
 from app.domain.case import Action
-from app.domain.errors import DomainError, PermissionDenied
+from app.domain.errors import DomainError, KnownError, PermissionDenied, ValidationError
 from app.domain.roles import Actor, Role
 from app.domain.states import CaseState
 from app.domain.workflow import TABLE, allowed_by_table
 from app.services import audit, cases
-from app.store.models import AuditEventRecord, CaseRecord, OutboxRecord
+from app.store.models import AuditEventRecord, CaseMaterialRecord, CaseRecord, OutboxRecord
 from app.store.queries import QueueFilter, page_cases
 from forms.schema import Item
 
@@ -70,12 +73,19 @@ def snapshot(case_id: int) -> tuple[Any, ...]:
     return case.state, case.version, case.revision, AuditEventRecord.select().count(), outbox
 
 
+def material(case_id: int, name: str) -> tuple[str, str]:
+    row = CaseMaterialRecord.get(
+        (CaseMaterialRecord.case == case_id) & (CaseMaterialRecord.name == name)
+    )
+    return row.status, row.reason
+
+
 def last_event() -> AuditEventRecord:
     return AuditEventRecord.select().order_by(AuditEventRecord.seq.desc()).get()
 
 
 def assert_refused(rt: Any, actor: Actor, ref: cases.CaseRef, action: Action,
-                   data: dict[str, Any], error: type[DomainError]) -> DomainError:  # fmt: skip
+                   data: dict[str, Any], error: type[KnownError]) -> KnownError:  # fmt: skip
     before = snapshot(ref.id)
     with pytest.raises(error) as err:
         cases.act(rt, actor, ref.id, action, data, expected_version=ref.version)
@@ -86,13 +96,15 @@ def assert_refused(rt: Any, actor: Actor, ref: cases.CaseRef, action: Action,
 
 def assert_done(rt: Any, actor: Actor, ref: cases.CaseRef, action: Action,
                 data: dict[str, Any], target: CaseState) -> cases.CaseRef:  # fmt: skip
-    state, version, _, events, _ = snapshot(ref.id)
+    _, version, _, events, _ = snapshot(ref.id)
     new = cases.act(rt, actor, ref.id, action, data, expected_version=ref.version)
     assert (new.state, new.version) == (target, version + 1)
     assert AuditEventRecord.select().count() == events + 1
     event = last_event()
     assert (event.action, event.object_id, event.account) == (
-        f"case.{action.value}", ref.uuid, actor.username
+        f"case.{action.value}",
+        ref.uuid,
+        actor.username,
     )
     assert audit.verify(rt.audit_key).ok
     return new
@@ -134,19 +146,28 @@ def expected_error(role: Role, state: CaseState, action: Action, county: bool) -
     return None
 
 
-@pytest.mark.parametrize("role", list(Role))
-def test_every_role_and_action(rt: Any, world: World, others: dict[Role, Actor], role: Role):
-    for action in Action:
+@contextmanager
+def about(*what: object) -> Iterator[None]:
+    """Name the combination in the failure message of a looped check."""
+    try:
+        yield
+    except (AssertionError, pytest.fail.Exception) as exc:
+        raise AssertionError(f"{what}: {exc}") from exc
+
+
+def test_every_role_and_action(rt: Any, world: World, others: dict[Role, Actor]):
+    for role, action in itertools.product(Role, Action):
         state = next((s for s in BUILDABLE if allowed_by_table(s, action, role)), CANONICAL[action])
         ref, item = build(rt, world, state, action)
         actor = actor_for(role, world, others, item)
         data = valid_data(action, item, rt.today())
         error = expected_error(role, state, action, item.level == "county")
-        if error is None:
-            assert_done(rt, actor, ref, action, data, TARGETS[action])
-            continue
-        raised = assert_refused(rt, actor, ref, action, data, error)
-        assert isinstance(raised, PermissionDenied) is (error is PermissionDenied), raised
+        with about(role, action, state):
+            if error is None:
+                assert_done(rt, actor, ref, action, data, TARGETS[action])
+                continue
+            raised = assert_refused(rt, actor, ref, action, data, error)
+            assert isinstance(raised, PermissionDenied) is (error is PermissionDenied), raised
 
 
 def test_station_cannot_see_or_act_on_another_station_case(rt: Any, world: World):
@@ -177,14 +198,15 @@ def test_issuance_cannot_accept_and_window_cannot_approve(rt: Any, world: World)
     assert "不属于本乡镇" in err.message
 
 
-@pytest.mark.parametrize("state", [S.RECEIVED, S.IN_REVIEW, S.DECIDED, S.READY_TO_ISSUE])
-def test_admin_and_auditor_take_no_case_action(rt, world, others, state: CaseState):
-    ref = make_case(rt, world, state)
+def test_admin_and_auditor_take_no_case_action(rt: Any, world: World, others: dict[Role, Actor]):
     item = world.township_item()
-    for role in (R.ADMIN, R.AUDITOR):
-        for action in Action:
-            data = valid_data(action, item, rt.today())
-            assert_refused(rt, others[role], ref, action, data, PermissionDenied)
+    for state in (S.RECEIVED, S.CORRECTION_REQUIRED, S.IN_REVIEW, S.DECIDED, S.READY_TO_ISSUE):
+        ref = make_case(rt, world, state, item=item)
+        for role, action in itertools.product((R.ADMIN, R.AUDITOR), Action):
+            with about(state, role, action):
+                data = valid_data(action, item, rt.today())
+                err = assert_refused(rt, others[role], ref, action, data, PermissionDenied)
+                assert err.message == f"{role.label}无权执行「{action.label}」"
 
 
 def test_immediate_item_is_decided_on_the_spot(rt: Any, world: World):
@@ -200,21 +222,30 @@ def test_correction_pauses_the_clock_across_a_weekend(rt: Any, world: World, clo
     item = world.township_item("minzheng", immediate=False)
     ref = make_case(rt, world, S.IN_REVIEW, item=item)
     before = CaseRecord.get_by_id(ref.id)
-    assert before.deadline == rt.calendar.add_working_days(date(2026, 11, 16), item.promised_limit_days).day
+    assert (
+        before.deadline
+        == rt.calendar.add_working_days(date(2026, 11, 16), item.promised_limit_days).day
+    )
     clock.advance(days=2)  # Wednesday 11-18
     ref = assert_done(rt, world.stations["minzheng"], ref, A.REQUEST_CORRECTION,
                       correction_data(item, rt.today()), S.CORRECTION_REQUIRED)  # fmt: skip
     paused = CaseRecord.get_by_id(ref.id)
     assert (paused.paused_since, paused.deadline) == (date(2026, 11, 18), before.deadline)
-    assert paused.correction_items[0]["name"] == item.materials[0].name
+    first = item.materials[0].name
+    assert paused.correction_items == [{"name": first, "reason": "复印件不清晰"}]
+    assert material(ref.id, first) == ("defective", "复印件不清晰")
     clock.advance(days=5)  # Monday 11-23, over the weekend
-    supplement = {"received": [item.materials[0].name]}
+    partial = {"received": [item.materials[1].name]}
+    err = assert_refused(rt, world.window, ref, A.SUPPLEMENT, partial, ValidationError)
+    assert first in err.message and "尚未补齐" in err.message
+    supplement = {"received": [first]}
     ref = assert_done(rt, world.window, ref, A.SUPPLEMENT, supplement, S.IN_REVIEW)
     resumed = CaseRecord.get_by_id(ref.id)
     # Thursday, Friday, Monday: the weekend is not a working day and is not added.
     assert (resumed.paused_since, resumed.paused_working_days) == (None, 3)
     assert rt.calendar.working_days_between(before.deadline, resumed.deadline) == 3
     assert resumed.correction_items == [] and resumed.correction_due is None
+    assert material(ref.id, first) == ("received", "")
 
 
 def test_refusal_at_intake_and_not_after_acceptance(rt: Any, world: World):
@@ -227,7 +258,9 @@ def test_refusal_at_intake_and_not_after_acceptance(rt: Any, world: World):
     item = world.township_item(immediate=False)
     review = make_case(rt, world, S.IN_REVIEW, item=item)
     station = world.stations[item.station or ""]
-    review = drive(rt, world, review, station, A.REQUEST_CORRECTION, correction_data(item, rt.today()))
+    review = drive(
+        rt, world, review, station, A.REQUEST_CORRECTION, correction_data(item, rt.today())
+    )
     err = assert_refused(rt, world.window, review, A.REFUSE, data, DomainError)
     assert "已受理" in err.message
 
@@ -260,17 +293,19 @@ WITHDRAWABLE = [S.RECEIVED, S.CORRECTION_REQUIRED, S.ACCEPTED, S.IN_REVIEW, S.HA
                 S.DECIDED, S.READY_TO_ISSUE]  # fmt: skip
 
 
-@pytest.mark.parametrize("state", WITHDRAWABLE)
-def test_withdraw_from_each_withdrawable_state(rt: Any, world: World, state: CaseState):
-    ref = make_case(rt, world, state)
-    before = outbox_rows(ref.id)
-    reason = {"reason": "申请人主动撤回"}
-    ref = assert_done(rt, world.window, ref, A.WITHDRAW, reason, S.WITHDRAWN)
-    case = CaseRecord.get_by_id(ref.id)
-    assert case.withdraw_reason == "申请人主动撤回" and case.finished_on == date(2026, 11, 16)
-    # Only a case the county holds needs the county told.
-    expected = [("withdraw", 2, "pending")] if state is S.HANDED_OFF else []
-    assert outbox_rows(ref.id) == before + expected
+def test_withdraw_from_each_withdrawable_state(rt: Any, world: World):
+    for state in WITHDRAWABLE:
+        ref = make_case(rt, world, state)
+        before = outbox_rows(ref.id)
+        with about(state):
+            ref = assert_done(rt, world.window, ref, A.WITHDRAW, {"reason": "申请人主动撤回"},
+                              S.WITHDRAWN)  # fmt: skip
+            case = CaseRecord.get_by_id(ref.id)
+            assert case.withdraw_reason == "申请人主动撤回"
+            assert case.finished_on == date(2026, 11, 16)
+            # Only a case the county holds needs the county told.
+            expected = [("withdraw", 2, "pending")] if state is S.HANDED_OFF else []
+            assert outbox_rows(ref.id) == before + expected
 
 
 def test_withdraw_of_a_county_corrected_case_tells_the_county(rt: Any, world: World):
@@ -281,11 +316,12 @@ def test_withdraw_of_a_county_corrected_case_tells_the_county(rt: Any, world: Wo
     assert outbox_rows(ref.id) == [("hand_off", 1, "pending"), ("withdraw", 2, "pending")]
 
 
-@pytest.mark.parametrize("state", [S.ISSUED, S.CLOSED, S.REFUSED, S.WITHDRAWN])
-def test_no_withdrawal_once_finished(rt: Any, world: World, state: CaseState):
-    ref = make_case(rt, world, state)
-    err = assert_refused(rt, world.window, ref, A.WITHDRAW, {"reason": "撤回"}, DomainError)
-    assert not isinstance(err, PermissionDenied) and state.label in err.message
+def test_no_withdrawal_once_finished(rt: Any, world: World):
+    for state in (S.ISSUED, S.CLOSED, S.REFUSED, S.WITHDRAWN):
+        ref = make_case(rt, world, state)
+        with about(state):
+            err = assert_refused(rt, world.window, ref, A.WITHDRAW, {"reason": "撤回"}, DomainError)
+            assert not isinstance(err, PermissionDenied) and state.label in err.message
 
 
 def test_each_action_leaves_one_audit_event_and_the_chain_verifies(rt, world, clock):
@@ -304,7 +340,10 @@ def test_each_action_leaves_one_audit_event_and_the_chain_verifies(rt, world, cl
         ref = assert_done(rt, actor, ref, action, data, target)
     case = CaseRecord.get_by_id(ref.id)
     assert (case.decision, case.county_dispatch, case.issue_method) == ("approved", "mail", "mail")
-    assert case.mail_address_cipher is not None and MAIL["address"].encode() not in case.mail_address_cipher
+    assert (
+        case.mail_address_cipher is not None
+        and MAIL["address"].encode() not in case.mail_address_cipher
+    )
     timeline = [e.action for e in audit.events_for("case", ref.uuid)]
     assert timeline == ["case.intake", "case.accept", "case.hand_off", "case.county_signed",
                         "case.county_decided", "case.county_dispatched", "case.issue",

@@ -1,0 +1,446 @@
+"""The case view: header with the deadline colour, the applicant with masked numbers and an
+audited "显示", the materials, the attachments with a preview, and the audit timeline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QFont, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFormLayout,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.domain.case import Action
+from app.domain.errors import KnownError
+from app.domain.roles import REVEAL_ROLES
+from app.domain.states import CaseState, MaterialStatus
+from app.services import attachments, audit, case_view, catalog, logs
+from app.services.attachments import AttachmentInfo
+from app.services.case_view import CaseDetail
+from app.services.cases import HANDLING_MODES
+from app.services.people import USCC
+from app.ui.context import UiContext
+from app.ui.errors import reporting, show_error
+from app.ui.tasks import run_task
+from app.ui.widgets.queue import STATUS_COLOURS
+
+EMPTY_TEXT = "请在左侧列表中选择一个办件（↑↓ 选择，回车打开）。"
+EVENT_LABELS = {
+    "case.intake": "接件登记",
+    "case.attachment": "添加附件",
+    "case.materials": "更新材料清单",
+    "pii.reveal": "查看完整个人信息",
+}
+DETAIL_KEYS = (
+    ("reason", "理由"),
+    ("opinion", "意见"),
+    ("basis", "依据"),
+    ("channel", "通知方式"),
+    ("method", "方式"),
+    ("tracking_no", "运单号"),
+    ("rating", "评价"),
+    ("label", "内容"),
+    ("material", "材料"),
+)
+DECISIONS = {"approved": "准予", "denied": "不予"}
+
+
+def event_label(action: str) -> str:
+    """The Chinese name of an audit action on a case."""
+    if action in EVENT_LABELS:
+        return EVENT_LABELS[action]
+    prefix, _, name = action.partition(".")
+    if prefix == "case" and name in Action._value2member_map_:
+        return Action(name).label
+    return action
+
+
+def event_note(details: dict[str, Any]) -> str:
+    """A short summary of an event's details; numbers masked again, to be safe."""
+    parts = []
+    if details.get("from") and details.get("to"):
+        parts.append(f"{_state_label(details['from'])} → {_state_label(details['to'])}")
+    for key, label in DETAIL_KEYS:
+        if details.get(key) not in (None, ""):
+            parts.append(f"{label}：{details[key]}")
+    return logs.scrub("；".join(parts))
+
+
+def _state_label(value: str) -> str:
+    return CaseState(value).label if value in CaseState._value2member_map_ else value
+
+
+def _table(headers: tuple[str, ...], stretch: int) -> QTableWidget:
+    table = QTableWidget(0, len(headers))
+    table.setHorizontalHeaderLabels(list(headers))
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.verticalHeader().setVisible(False)
+    table.setWordWrap(False)
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+    return table
+
+
+def _fill(table: QTableWidget, rows: list[tuple[str, ...]]) -> None:
+    table.setRowCount(len(rows))
+    for r, values in enumerate(rows):
+        for c, value in enumerate(values):
+            table.setItem(r, c, QTableWidgetItem(value))
+
+
+class SecretRow(QWidget):
+    """A masked personal number with a "显示" button that reveals it (audited)."""
+
+    def __init__(self, field: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.field = field
+        self.value_label = QLabel()
+        self.value_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.button = QPushButton("显示")
+        self.button.setToolTip("显示完整号码（会记入留痕）")
+        self.button.setFixedWidth(self.button.fontMetrics().horizontalAdvance("已显示") + 24)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.value_label)
+        layout.addWidget(self.button)
+        layout.addStretch(1)
+
+    def set_masked(self, text: str, *, can_reveal: bool) -> None:
+        self.value_label.setText(text or "—")
+        self.button.setText("显示")
+        self.button.setEnabled(True)
+        self.button.setVisible(bool(text) and can_reveal)
+
+    def set_revealed(self, text: str) -> None:
+        self.value_label.setText(text)
+        self.button.setText("已显示")
+        self.button.setEnabled(False)
+
+
+class CasePanel(QWidget):
+    """Everything about one case, read-only; workspaces put their action buttons around it."""
+
+    caseLoaded = Signal(object)
+
+    def __init__(self, ctx: UiContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.detail: CaseDetail | None = None
+        self.attachment_list_data: list[AttachmentInfo] = []
+        self.empty_label = QLabel(EMPTY_TEXT)
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setWordWrap(True)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.empty_label)
+        self.pages.addWidget(self._detail_page())
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.pages)
+
+    # --- building -----------------------------------------------------------------------
+
+    def _detail_page(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._header())
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self._applicant_tab(), "申请信息(&1)")
+        self.materials_table = _table(("材料名称", "形式", "份数", "必要", "状态", "说明"), 0)
+        self.tabs.addTab(self.materials_table, "材料(&2)")
+        self.tabs.addTab(self._attachments_tab(), "附件(&3)")
+        self.timeline_table = _table(("时间", "环节", "经办人", "窗口", "说明"), 4)
+        self.tabs.addTab(self.timeline_table, "办理过程(&4)")
+        layout.addWidget(self.tabs, 1)
+        return page
+
+    def _header(self) -> QFrame:
+        frame = QFrame()
+        frame.setFrameShape(QFrame.Shape.StyledPanel)
+        self.case_no_label = QLabel()
+        font = QFont(self.case_no_label.font())
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        self.case_no_label.setFont(font)
+        self.case_no_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.item_label = QLabel()
+        self.item_label.setWordWrap(True)
+        self.state_label = QLabel()
+        self.deadline_label = QLabel()
+        self.mode_label = QLabel()
+        grid = QGridLayout(frame)
+        grid.addWidget(self.case_no_label, 0, 0, 1, 3)
+        grid.addWidget(self.item_label, 1, 0, 1, 3)
+        grid.addWidget(self.state_label, 2, 0)
+        grid.addWidget(self.deadline_label, 2, 1)
+        grid.addWidget(self.mode_label, 2, 2)
+        grid.setColumnStretch(2, 1)
+        return frame
+
+    def _applicant_tab(self) -> QWidget:
+        self.name_label = QLabel()
+        self.id_type_label = QLabel()
+        self.secrets = {
+            name: SecretRow(name)
+            for name in ("applicant_id", "applicant_phone", "applicant_address", "proxy_id")
+        }
+        self.proxy_label = QLabel()
+        self.authorisation_label = QLabel()
+        self.result_label = QLabel()
+        self.form_label = QLabel()
+        for label in (self.result_label, self.form_label, self.authorisation_label):
+            label.setWordWrap(True)
+        form = QFormLayout()
+        form.addRow("申请人：", self.name_label)
+        form.addRow("证件类型：", self.id_type_label)
+        form.addRow("证件号码：", self.secrets["applicant_id"])
+        form.addRow("联系电话：", self.secrets["applicant_phone"])
+        form.addRow("住址：", self.secrets["applicant_address"])
+        form.addRow("代办人：", self.proxy_label)
+        form.addRow("代办人证件：", self.secrets["proxy_id"])
+        form.addRow("授权委托：", self.authorisation_label)
+        form.addRow("办理情况：", self.result_label)
+        form.addRow("申请表：", self.form_label)
+        for row in self.secrets.values():
+            row.button.clicked.connect(lambda _checked=False, r=row: self.reveal(r.field))
+        inner = QWidget()
+        inner.setLayout(form)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(inner)
+        return scroll
+
+    def _attachments_tab(self) -> QWidget:
+        self.attachment_list = QListWidget()
+        self.attachment_list.currentRowChanged.connect(self._attachment_chosen)
+        self.preview_label = QLabel("选择左侧附件查看")
+        self.preview_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview_label.setWordWrap(True)
+        self.open_button = QPushButton("用系统程序打开(&O)")
+        self.open_button.setEnabled(False)
+        self.open_button.clicked.connect(self._open_external)
+        self._preview_bytes: tuple[AttachmentInfo, bytes] | None = None
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.preview_label)
+        right = QWidget()
+        box = QVBoxLayout(right)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(scroll, 1)
+        box.addWidget(self.open_button)
+        splitter = QSplitter()
+        splitter.addWidget(self.attachment_list)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        return splitter
+
+    # --- showing ------------------------------------------------------------------------
+
+    def show_case(self, case_id: int) -> None:
+        """Load and show a case; a Chinese message if it cannot be shown."""
+        try:
+            detail = case_view.get_case(self.ctx.rt, self.ctx.actor, case_id)
+        except KnownError as exc:
+            self.clear(exc.message)
+            show_error(self, exc)
+            return
+        with reporting(self):
+            self._show(detail)
+
+    def reload(self) -> None:
+        """Show the current state of the case on display (after another desk changed it)."""
+        if self.detail is None:
+            return
+        try:
+            detail = case_view.get_case(self.ctx.rt, self.ctx.actor, self.detail.id)
+        except KnownError as exc:
+            self.clear(exc.message)
+            return
+        with reporting(self):
+            self._show(detail)
+
+    def clear(self, message: str = EMPTY_TEXT) -> None:
+        self.detail = None
+        self.empty_label.setText(message)
+        self.pages.setCurrentIndex(0)
+
+    def _show(self, detail: CaseDetail) -> None:
+        self.detail = detail
+        self._show_header(detail)
+        self._show_people(detail)
+        self._show_materials(detail)
+        self._show_attachments(detail)
+        self._show_timeline(detail)
+        self.pages.setCurrentIndex(1)
+        self.caseLoaded.emit(detail)
+
+    def _show_header(self, d: CaseDetail) -> None:
+        self.case_no_label.setText(d.case_no)
+        kind = "即办件" if d.kind == "immediate" else "承诺件"
+        self.item_label.setText(f"{d.item_name}（{kind}）")
+        self.state_label.setText(f"状态：{d.state.label}")
+        self.mode_label.setText(HANDLING_MODES.get(d.handling_mode, d.handling_mode))
+        if d.deadline is None:
+            self.deadline_label.setText("期限：受理后计算")
+            self.deadline_label.setStyleSheet("")
+            return
+        text = f"期限：{d.deadline.isoformat()}" + ("（暂定）" if d.deadline_provisional else "")
+        style = ""
+        if d.deadline_status is not None:
+            text += f" {d.deadline_status.label}"
+            background, foreground = STATUS_COLOURS[d.deadline_status]
+            style = f"background:{background}; color:{foreground}; padding:2px 6px;"
+        self.deadline_label.setText(text)
+        self.deadline_label.setStyleSheet(style)
+
+    def _show_people(self, d: CaseDetail) -> None:
+        can_reveal = self.ctx.actor.role in REVEAL_ROLES
+        self.name_label.setText(d.applicant_name)
+        self.id_type_label.setText(d.applicant_id_type)
+        # A 统一社会信用代码 is public and shown in full already: nothing to reveal.
+        self.secrets["applicant_id"].set_masked(
+            d.applicant_id_masked, can_reveal=can_reveal and d.applicant_id_type != USCC
+        )
+        self.secrets["applicant_phone"].set_masked(d.applicant_phone_masked, can_reveal=can_reveal)
+        self.secrets["applicant_address"].set_masked(
+            d.applicant_address_masked, can_reveal=can_reveal
+        )
+        self.secrets["proxy_id"].set_masked(d.proxy_id_masked, can_reveal=can_reveal)
+        self.proxy_label.setText(d.proxy_name or "无")
+        self.authorisation_label.setText(d.authorisation or "—")
+        self.result_label.setText(self._result_text(d))
+        self.form_label.setText(self._form_text(d))
+
+    def _result_text(self, d: CaseDetail) -> str:
+        lines = []
+        if d.decision:
+            lines.append(f"审批结果：{DECISIONS.get(d.decision, d.decision)}")
+        if d.opinion:
+            lines.append(f"意见：{d.opinion}")
+        if d.correction_items:
+            names = "、".join(str(i.get("name", "")) for i in d.correction_items)
+            due = f"，补正期限 {d.correction_due.isoformat()}" if d.correction_due else ""
+            lines.append(f"需补正：{names}{due}")
+        if d.tracking_no:
+            lines.append(f"邮寄运单号：{d.tracking_no}")
+        return logs.scrub("\n".join(lines) or "—")
+
+    def _form_text(self, d: CaseDetail) -> str:
+        try:
+            labels = {f.key: f.label for f in catalog.get_item(d.item_code, d.catalog_version).form}
+        except KnownError:
+            labels = {}
+        lines = []
+        for key, value in d.form_data.items():
+            if isinstance(value, bool):
+                value = "是" if value else "否"
+            elif isinstance(value, list | tuple):
+                value = "、".join(str(v) for v in value)
+            lines.append(f"{labels.get(key, key)}：{value}")
+        # The service masks whole-number fields; free text could still hold a number.
+        return logs.scrub("\n".join(lines) or "—")
+
+    def _show_materials(self, d: CaseDetail) -> None:
+        rows = []
+        for m in d.materials:
+            status = MaterialStatus(m.status).label if m.status else ""
+            note = m.reason
+            if m.due_date:
+                note = f"{note} 补交期限 {m.due_date.isoformat()}".strip()
+            required = "必要" if m.required else "非必要"
+            rows.append((m.name, m.form, str(m.copies), required, status, note))
+        _fill(self.materials_table, rows)
+
+    def _show_attachments(self, d: CaseDetail) -> None:
+        self.attachment_list_data = attachments.list_attachments(self.ctx.actor, d.id)
+        self.attachment_list.clear()
+        for info in self.attachment_list_data:
+            title = f"{info.material or '附件'} — {info.original_name}（{info.size // 1024 + 1} KB）"
+            QListWidgetItem(title, self.attachment_list)
+        self._preview_bytes = None
+        self.preview_label.setPixmap(QPixmap())
+        self.preview_label.setText("选择左侧附件查看" if self.attachment_list_data else "暂无附件")
+        self.open_button.setEnabled(False)
+        count = len(self.attachment_list_data)
+        self.tabs.setTabText(2, f"附件 {count}(&3)" if count else "附件(&3)")
+
+    def _show_timeline(self, d: CaseDetail) -> None:
+        rows = []
+        for e in audit.events_for("case", d.uuid):
+            label = event_label(e.action) + ("（未成功）" if e.outcome != "ok" else "")
+            when = e.at.strftime("%Y-%m-%d %H:%M")
+            rows.append((when, label, e.account, e.desk, event_note(e.details)))
+        _fill(self.timeline_table, rows)
+        self.timeline_table.scrollToBottom()
+
+    # --- actions --------------------------------------------------------------------------
+
+    def reveal(self, field: str) -> None:
+        """Show one personal number in full; the service records who looked, and when."""
+        if self.detail is None:
+            return
+        with reporting(self):
+            value = case_view.reveal(self.ctx.rt, self.ctx.actor, self.detail.id, field)
+            self.secrets[field].set_revealed(value)
+            self._show_timeline(self.detail)
+
+    def _attachment_chosen(self, row: int) -> None:
+        self._preview_bytes = None
+        self.open_button.setEnabled(False)
+        if row < 0 or row >= len(self.attachment_list_data):
+            return
+        info = self.attachment_list_data[row]
+        self.preview_label.setText("正在读取附件…")
+        run_task(
+            self,
+            lambda: attachments.read_attachment(self.ctx.rt, self.ctx.actor, info.id),
+            lambda data: self._preview(info, data),
+            busy_text="正在读取附件…",
+        )
+
+    def _preview(self, info: AttachmentInfo, data: bytes) -> None:
+        self._preview_bytes = (info, data)
+        self.open_button.setEnabled(True)
+        if info.mime.startswith("image/"):
+            pixmap = QPixmap()
+            pixmap.loadFromData(data)
+            width = max(200, self.preview_label.width() - 20)
+            self.preview_label.setPixmap(
+                pixmap.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation)
+            )
+            return
+        self.preview_label.setPixmap(QPixmap())
+        self.preview_label.setText(f"PDF 文件：{info.original_name}\n点击下方按钮用系统程序打开。")
+
+    def _open_external(self) -> None:
+        if self._preview_bytes is None:
+            return
+        info, data = self._preview_bytes
+        # A copy in the data folder (protected like the database), not in a shared temp dir.
+        folder = self.ctx.rt.data_dir / "tmp"
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"{info.sha256[:12]}-{Path(info.original_name).name}"
+        target.write_bytes(data)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(target)))
