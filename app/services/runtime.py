@@ -124,10 +124,15 @@ def open_runtime(
     database = dbmod.make_database(url)
     database.connect(reuse_if_open=True)
     dbmod.bind(database)
-    migrate(database, backup_dir=data_dir / "backups")
-    store = open_keystore() if keystore is _UNSET else keystore
-    assert store is None or isinstance(store, KeyStore)
-    master = _master_key(store, ask_passphrase)
+    try:
+        migrate(database, backup_dir=data_dir / "backups")
+        store = open_keystore() if keystore is _UNSET else keystore
+        assert store is None or isinstance(store, KeyStore)
+        master = _master_key(store, ask_passphrase)
+    except BaseException:
+        # Too new, wrong passphrase, no key: nothing stays open behind the error.
+        database.close()
+        raise
     rt = Runtime(
         db=database,
         data_dir=data_dir,
