@@ -7,9 +7,13 @@ import sys
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description="性能基准（每项一行 JSON）")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description="性能基准（每项一行 JSON）"
+    )
     parser.add_argument("--quick", action="store_true", help="小规模（10,000 件）快速运行")
-    parser.add_argument("--cases", type=int, default=None, help="办件数（默认 100,000；--quick 为 10,000）")
+    parser.add_argument(
+        "--cases", type=int, default=None, help="办件数（默认 100,000；--quick 为 10,000）"
+    )
     args = parser.parse_args()
     cases = args.cases or (10_000 if args.quick else 100_000)
     from bench import queues

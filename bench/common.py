@@ -25,9 +25,14 @@ def timed(fn: Callable[[], Any], *, repeat: int = 15, warmup: int = 2) -> float:
 
 
 def figure(
-    name: str, value: float, unit: str, target: float, *, higher_is_better: bool = False,
+    name: str,
+    value: float,
+    unit: str,
+    target: float,
+    *,
+    higher_is_better: bool = False,
     **extra: Any,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     ok = value >= target if higher_is_better else value <= target
     line = {"name": name, "value": round(value, 3), "unit": unit, "target": target, "ok": ok}
     line.update({k: round(v, 3) if isinstance(v, float) else v for k, v in extra.items()})

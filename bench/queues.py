@@ -24,26 +24,17 @@ def _raw(db: Any, sql: str, params: tuple[Any, ...]) -> None:
 def _service_and_raw(rt: Any, f: Any, urgent: bool) -> tuple[Any, Any]:
     """The service call (count + first page) and the identical SQL run directly."""
     from app.services.case_view import queue_count, queue_page
-    from app.store.queries import RECENT, URGENT, _ROW_FIELDS, _where
-    from app.store.models import CaseRecord
-    import peewee as pw
+    from app.store.queries import RECENT, URGENT, queue_sql
 
     def service() -> None:
         queue_count(f)
         queue_page(f, 0, PAGE, urgent=urgent)
 
-    order = (
-        (CaseRecord.deadline.asc(nulls="LAST"), CaseRecord.received_at, CaseRecord.id)
-        if urgent
-        else (CaseRecord.received_at.desc(), CaseRecord.id.desc())
-    )
-    count_sql = CaseRecord.select(pw.fn.COUNT(CaseRecord.id)).where(_where(f)).sql()
-    page_sql = CaseRecord.select(*_ROW_FIELDS).where(_where(f)).order_by(*order).limit(PAGE).sql()
-    del RECENT, URGENT
+    statements = queue_sql(f, PAGE, order=URGENT if urgent else RECENT)
 
     def raw() -> None:
-        _raw(rt.db, count_sql[0], tuple(count_sql[1]))
-        _raw(rt.db, page_sql[0], tuple(page_sql[1]))
+        for sql, params in statements:
+            _raw(rt.db, sql, tuple(params))
 
     return service, raw
 
@@ -84,8 +75,13 @@ def run(rt: Any) -> list[dict[str, Any]]:
         value, baseline = timed(service), timed(raw)
         results.append(
             figure(
-                name, value, "ms", TARGET_MS, baseline=baseline, ratio=value / max(baseline, 1e-6),
+                name,
+                value,
+                "ms",
+                TARGET_MS,
+                baseline=baseline,
+                ratio=value / max(baseline, 1e-6),
                 cases=total,
-            )  # fmt: skip
+            )
         )
     return results

@@ -116,28 +116,40 @@ def change_token(f: QueueFilter) -> tuple[str, int]:
     return (str(newest or ""), int(count or 0))
 
 
+def _count_query(f: QueueFilter) -> pw.ModelSelect[CaseRecord]:
+    return CaseRecord.select(pw.fn.COUNT(CaseRecord.id)).where(_where(f))
+
+
 def count_cases(f: QueueFilter) -> int:
-    return int(CaseRecord.select(pw.fn.COUNT(CaseRecord.id)).where(_where(f)).scalar() or 0)
+    return int(_count_query(f).scalar() or 0)
 
 
 URGENT = "urgent"
 RECENT = "recent"
 
 
-def page_cases(f: QueueFilter, offset: int, limit: int, *, order: str = URGENT) -> list[CaseRow]:
-    """A page: a work queue most urgent first (deadline, then arrival); a search or a state
-    filter newest first."""
+def _page_query(f: QueueFilter, offset: int, limit: int, order: str) -> pw.ModelSelect[CaseRecord]:
     ordering: tuple[Any, ...]
     if order == URGENT:
         ordering = (CaseRecord.deadline.asc(nulls="LAST"), CaseRecord.received_at, CaseRecord.id)
     else:
         ordering = (CaseRecord.received_at.desc(), CaseRecord.id.desc())
-    query = (
+    return (
         CaseRecord.select(*_ROW_FIELDS)
         .where(_where(f))
         .order_by(*ordering)
         .offset(offset)
         .limit(limit)
-        .tuples()
     )
+
+
+def page_cases(f: QueueFilter, offset: int, limit: int, *, order: str = URGENT) -> list[CaseRow]:
+    """A page: a work queue most urgent first (deadline, then arrival); a search or a state
+    filter newest first."""
+    query = _page_query(f, offset, limit, order).tuples()
     return [CaseRow(*row) for row in cast(Iterable[tuple[Any, ...]], query)]
+
+
+def queue_sql(f: QueueFilter, limit: int, *, order: str = URGENT) -> list[tuple[str, list[Any]]]:
+    """The SQL text and parameters of the count and of the first page (for benchmarks)."""
+    return [_count_query(f).sql(), _page_query(f, 0, limit, order).sql()]
