@@ -87,7 +87,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
     rt = _runtime()
     start, end = stats.month_range(args.month)
-    s = stats.compute(start, end, today=rt.today(), township=args.township)
+    s = stats.compute(start, end, today=rt.today(), township=args.township, calendar=rt.calendar)
     print(f"统计期间：{start:%Y年%m月}（{start} 至 {end}，不含）；接件总数 {s.total}")
     print(
         f"在办超期 {s.overdue_open} 件；临近期限 {s.near_due_open} 件；"

@@ -9,7 +9,10 @@ from typing import Any, cast
 
 import peewee as pw
 
+from app.domain.calendar import YELLOW_WORKING_DAYS, WorkCalendar
+from app.domain.holiday_data import default_calendar
 from app.domain.states import FINAL_STATES, CaseState
+from app.store import db as dbmod
 from app.store.models import CaseRecord, ComplaintRecord, EvaluationRecord
 
 RATING_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
@@ -58,8 +61,23 @@ def _grouped(where: pw.Expression, column: pw.Field) -> dict[str, int]:
     return {str(key) if key is not None else "": int(n) for key, n in rows}
 
 
-def compute(start: date, end: date, *, today: date, township: str | None = None) -> Stats:
-    """Statistics for cases received in [start, end); overdue is judged as of `today`."""
+def compute(
+    start: date,
+    end: date,
+    *,
+    today: date,
+    township: str | None = None,
+    calendar: WorkCalendar | None = None,
+) -> Stats:
+    """Statistics for cases received in [start, end); overdue and near-due (the yellow light:
+    at most 2 working days left) are judged as of `today`. All counts come from one snapshot."""
+    with dbmod.read_snapshot():
+        return _compute(start, end, today, township, calendar or default_calendar())
+
+
+def _compute(
+    start: date, end: date, today: date, township: str | None, calendar: WorkCalendar
+) -> Stats:
     begin, stop = (
         datetime.combine(start, datetime.min.time()),
         datetime.combine(end, datetime.min.time()),
@@ -78,17 +96,14 @@ def compute(start: date, end: date, *, today: date, township: str | None = None)
         where & CaseRecord.issue_method.is_null(False), CaseRecord.issue_method
     )
     open_states = [s.value for s in CaseState if s not in FINAL_STATES]
+    near_limit = calendar.add_working_days(today, YELLOW_WORKING_DAYS).day
     open_clause = where & CaseRecord.state.in_(open_states) & CaseRecord.deadline.is_null(False)
     stats.overdue_open = (
         CaseRecord.select().where(open_clause & (CaseRecord.deadline < today)).count()
     )
     stats.near_due_open = (
         CaseRecord.select()
-        .where(
-            open_clause
-            & (CaseRecord.deadline >= today)
-            & (CaseRecord.deadline <= today + timedelta(days=3))
-        )
+        .where(open_clause & (CaseRecord.deadline >= today) & (CaseRecord.deadline <= near_limit))
         .count()
     )
     stats.finished_late = (

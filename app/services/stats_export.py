@@ -40,7 +40,10 @@ def _state_label(value: str) -> str:
 def _desk_labels(township: str | None) -> dict[str, str]:
     if not township:
         return {}
-    return {code: f"{code}（{name}）" for code, name in org.desks(township) if name != code}
+    # A desk left with its default name ("A1号窗口") already says its code.
+    return {
+        code: name if code in name else f"{code}（{name}）" for code, name in org.desks(township)
+    }
 
 
 def _station_rows(counts: Mapping[str, int]) -> list[Row]:
@@ -92,6 +95,17 @@ def build_report(
 Writer = Callable[[IO[bytes]], None]
 
 
+def _reason(exc: OSError) -> str:
+    """Why a file could not be written, in words the user can act on."""
+    if isinstance(exc, FileNotFoundError):
+        return "所在文件夹不存在"
+    if isinstance(exc, PermissionError):
+        return "没有写入权限，或文件正被其他程序（如 WPS、Excel）打开"
+    if isinstance(exc, IsADirectoryError):
+        return "该路径是一个文件夹"
+    return f"磁盘已满或存储设备不可用（{exc.strerror or exc}）"
+
+
 def _stage(path: Path, writer: Writer) -> str:
     """Write a temporary file next to `path` (same file system, so the rename is atomic)."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -116,12 +130,12 @@ def write_atomically(jobs: Sequence[tuple[Path, Writer]]) -> None:
             try:
                 staged.append((_stage(path, writer), path))
             except OSError as exc:
-                raise KnownError(f"无法写入文件 {path}：{exc.strerror or exc}") from exc
+                raise KnownError(f"无法写入文件 {path}：{_reason(exc)}") from exc
         for tmp, path in staged:
             try:
                 os.replace(tmp, path)
             except OSError as exc:
-                raise KnownError(f"无法保存文件 {path}：{exc.strerror or exc}") from exc
+                raise KnownError(f"无法保存文件 {path}：{_reason(exc)}") from exc
     finally:
         for tmp, _ in staged:
             with contextlib.suppress(FileNotFoundError):
@@ -154,8 +168,11 @@ def export(
     if end <= start:
         raise ValidationError("统计截止日期应晚于起始日期", field="end")
     township = actor.township or None
-    counted = stats.compute(start, end, today=rt.today(), township=township)
-    report = build_report(rt, counted, _scope_name(township), township=township)
+    with dbmod.read_snapshot():
+        counted = stats.compute(
+            start, end, today=rt.today(), township=township, calendar=rt.calendar
+        )
+        report = build_report(rt, counted, _scope_name(township), township=township)
     jobs: list[tuple[Path, Writer]] = []
     if pdf is not None:
         jobs.append((Path(pdf), lambda fh: write_pdf(report, fh)))

@@ -148,6 +148,20 @@ def is_postgres(db: pw.Database | None = None) -> bool:
 
 
 @contextmanager
+def read_snapshot() -> Iterator[None]:
+    """One consistent view for several reading queries (statistics): without it a case changed
+    between two GROUP BYs would make breakdowns disagree with their total. A snapshot, not the
+    write lock: the desks keep working meanwhile."""
+    db = current()
+    if is_postgres(db):
+        options: dict[str, str] = {"isolation_level": "REPEATABLE READ"}
+    else:
+        options = {"lock_type": "DEFERRED"}  # a WAL reader sees the state at its first read
+    with db.atomic(**options):
+        yield
+
+
+@contextmanager
 def write_transaction() -> Iterator[None]:
     """One write transaction. SQLite takes the write lock at BEGIN (IMMEDIATE) so two desks
     never deadlock half-way; PostgreSQL relies on row locks taken by the services."""

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QFont
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -75,23 +77,80 @@ def _password_edit() -> QLineEdit:
     return edit
 
 
-def _title(text: str, subtitle: str) -> QWidget:
-    box = QWidget()
-    layout = QVBoxLayout(box)
-    layout.setContentsMargins(0, 0, 0, 8)
-    head = QLabel(text)
-    font = QFont(head.font())
-    font.setPointSizeF(font.pointSizeF() * 1.6)
-    font.setBold(True)
-    head.setFont(font)
-    sub = QLabel(subtitle)
-    sub.setStyleSheet(HINT_STYLE)
-    layout.addWidget(head)
-    layout.addWidget(sub)
-    return box
+def _button(text: str, slot: Callable[[], object], *, default: bool = False) -> QPushButton:
+    button = QPushButton(text)
+    button.setDefault(default)
+    button.clicked.connect(slot)
+    return button
 
 
-class LoginDialog(QDialog):
+def _button_row(*buttons: QPushButton) -> QHBoxLayout:
+    row = QHBoxLayout()
+    row.addStretch(1)
+    for button in buttons:
+        row.addWidget(button)
+    return row
+
+
+def _form(*rows: tuple[str | QLabel, QWidget]) -> QFormLayout:
+    """A form whose labels' &-mnemonics jump to their fields."""
+    form = QFormLayout()
+    for text, field in rows:
+        label = text if isinstance(text, QLabel) else QLabel(text)
+        label.setBuddy(field)
+        form.addRow(label, field)
+    return form
+
+
+def _title(text: str, subtitle: str) -> QLabel:
+    label = QLabel(
+        f"<div style='font-size:xx-large; font-weight:bold'>{text}</div>"
+        f"<div style='color:#5f6368'>{subtitle}</div>"
+    )
+    label.setContentsMargins(0, 0, 0, 8)
+    return label
+
+
+class ServiceDialog(QDialog):
+    """A dialog whose main button runs one service call off the UI thread; a KnownError is
+    shown inline in `error_label`, anything else in the crash dialog."""
+
+    def __init__(self, parent: QWidget | None) -> None:
+        super().__init__(parent)
+        self.error_label = _error_label()
+        self.action_button = QPushButton()
+        self.busy = False
+
+    def call_service(self, fn: Callable[[], object], on_done: Callable[[Any], None]) -> None:
+        if self.busy:
+            return  # a double click must not send the request twice
+        self.busy = True
+        self.action_button.setEnabled(False)
+        self.error_label.setText("")
+        run_task(self, fn, lambda result: self._done(on_done, result), self._failed, "请稍候…")
+
+    def _done(self, on_done: Callable[[Any], None], result: object) -> None:
+        self.busy = False
+        self.action_button.setEnabled(True)
+        on_done(result)
+
+    def _failed(self, exc: BaseException, trace: str) -> None:
+        self.busy = False
+        self.action_button.setEnabled(True)
+        self.after_failure()
+        if isinstance(exc, KnownError):
+            self.error_label.setText(self.explain(exc.message))
+        else:
+            show_error(self, exc, trace)
+
+    def explain(self, message: str) -> str:
+        return message
+
+    def after_failure(self) -> None:
+        """Hook: e.g. clear the password field."""
+
+
+class LoginDialog(ServiceDialog):
     """Username, password and desk; then the desk choice (new machine) and the forced change
     of the initial password. `session` is set once the dialog is accepted."""
 
@@ -102,7 +161,7 @@ class LoginDialog(QDialog):
         self.session: Session | None = None
         self.change_dialog: ChangePasswordDialog | None = None
         self._failures = FailureCounter()
-        self._busy = False
+        self._username = ""
         self.setWindowTitle("不见面小系统 — 登录")
         self.setMinimumWidth(440)
         self.pages = QStackedWidget()
@@ -123,31 +182,19 @@ class LoginDialog(QDialog):
         self.password_edit = _password_edit()
         self.desk_combo = QComboBox()
         self.desk_label = QLabel("窗口(&W)：")
-        self.desk_label.setBuddy(self.desk_combo)
-        form = QFormLayout()
-        form.addRow("用户名(&U)：", self.username_edit)
-        form.addRow("密码(&P)：", self.password_edit)
-        form.addRow(self.desk_label, self.desk_combo)
-        for label, edit in ((0, self.username_edit), (1, self.password_edit)):
-            buddy = form.itemAt(label, QFormLayout.ItemRole.LabelRole).widget()
-            if isinstance(buddy, QLabel):
-                buddy.setBuddy(edit)
-        self.message_label = _error_label()
-        self.login_button = QPushButton("登录(&L)")
-        self.login_button.setDefault(True)
-        self.login_button.clicked.connect(self.submit)
-        quit_button = QPushButton("退出(&Q)")
-        quit_button.clicked.connect(self.reject)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        buttons.addWidget(self.login_button)
-        buttons.addWidget(quit_button)
+        form = _form(
+            ("用户名(&U)：", self.username_edit),
+            ("密码(&P)：", self.password_edit),
+            (self.desk_label, self.desk_combo),
+        )
+        self.login_button = _button("登录(&L)", self.submit, default=True)
+        self.action_button = self.login_button
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(form)
-        layout.addWidget(self.message_label)
+        layout.addWidget(self.error_label)
         layout.addStretch(1)
-        layout.addLayout(buttons)
+        layout.addLayout(_button_row(self.login_button, _button("退出(&Q)", self.reject)))
         self.setTabOrder(self.username_edit, self.password_edit)
         self.setTabOrder(self.password_edit, self.desk_combo)
         self.setTabOrder(self.desk_combo, self.login_button)
@@ -158,25 +205,18 @@ class LoginDialog(QDialog):
         self.desk_page_label = QLabel("请选择您今天所在的窗口（本机会记住这次选择）：")
         self.desk_page_label.setWordWrap(True)
         self.desk_page_combo = QComboBox()
-        self.desk_ok_button = QPushButton("确定(&O)")
-        self.desk_ok_button.setDefault(True)
-        self.desk_ok_button.clicked.connect(self._desk_chosen)
+        self.desk_ok_button = _button("确定(&O)", self._desk_chosen, default=True)
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.desk_page_label)
         layout.addWidget(self.desk_page_combo)
         layout.addStretch(1)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(self.desk_ok_button)
-        layout.addLayout(row)
+        layout.addLayout(_button_row(self.desk_ok_button))
         return page
 
     def _fill_desks(self, township: str) -> None:
         desks = org.desks(township) if township else []
-        self.desk_combo.clear()
-        for code, name in desks:
-            self.desk_combo.addItem(f"{code}  {name}", code)
+        _fill_combo(self.desk_combo, desks)
         remembered = self.desk_combo.findData(str(self.settings.value(KEY_DESK, "") or ""))
         self.desk_combo.setCurrentIndex(max(0, remembered))
         # A machine that never logged in does not know its township yet: ask after login.
@@ -185,46 +225,31 @@ class LoginDialog(QDialog):
         self._desk_township = township
 
     def submit(self) -> None:
-        if self._busy:
-            return
         username = self.username_edit.text().strip()
         password = self.password_edit.text()
         if not username or not password:
-            self.message_label.setText("请输入用户名和密码")
+            self.error_label.setText("请输入用户名和密码")
             return
         desk = str(self.desk_combo.currentData() or "")
-        self._busy = True
-        self.login_button.setEnabled(False)
-        self.message_label.setText("")
-        run_task(
-            self,
-            lambda: accounts.login(self.rt, username, password, desk=desk),
-            self._logged_in,
-            lambda exc, trace: self._login_failed(username, exc, trace),
-            "正在登录…",
+        self._username = username
+        self.call_service(
+            lambda: accounts.login(self.rt, username, password, desk=desk), self._logged_in
         )
 
-    def _login_failed(self, username: str, exc: BaseException, trace: str) -> None:
-        self._busy = False
-        self.login_button.setEnabled(True)
+    def explain(self, message: str) -> str:
+        return self._failures.message(self._username, message)
+
+    def after_failure(self) -> None:
         self.password_edit.clear()
         self.password_edit.setFocus()
-        if isinstance(exc, KnownError):
-            self.message_label.setText(self._failures.message(username, exc.message))
-        else:
-            show_error(self, exc, trace)
 
     def _logged_in(self, session: Session) -> None:
-        self._busy = False
-        self.login_button.setEnabled(True)
         self.session = session
         township = session.actor.township
         desks = org.desks(township) if township else []
         codes = [code for code, _ in desks]
         if desks and (township != self._desk_township or session.actor.desk not in codes):
-            self.desk_page_combo.clear()
-            for code, name in desks:
-                self.desk_page_combo.addItem(f"{code}  {name}", code)
+            _fill_combo(self.desk_page_combo, desks)
             self.pages.setCurrentIndex(1)
             self.desk_page_combo.setFocus()
             return
@@ -256,14 +281,20 @@ class LoginDialog(QDialog):
         self.session = None
         self.pages.setCurrentIndex(0)
         self.password_edit.clear()
-        self.message_label.setText("首次登录必须修改初始密码后才能使用系统。")
+        self.error_label.setText("首次登录必须修改初始密码后才能使用系统。")
+
+
+def _fill_combo(combo: QComboBox, desks: list[tuple[str, str]]) -> None:
+    combo.clear()
+    for code, name in desks:
+        combo.addItem(f"{code}  {name}", code)
 
 
 def _rules_text() -> str:
     return f"新密码要求：至少{MIN_LENGTH}位；{RULE_KINDS}；不能包含用户名；不能是常见弱密码。"
 
 
-class ChangePasswordDialog(QDialog):
+class ChangePasswordDialog(ServiceDialog):
     """Change the own password; `forced` at first login (the initial one came on paper)."""
 
     def __init__(
@@ -272,7 +303,6 @@ class ChangePasswordDialog(QDialog):
         super().__init__(parent)
         self.rt = rt
         self.session = session
-        self._busy = False
         self.setWindowTitle("修改初始密码" if forced else "修改密码")
         self.setMinimumWidth(460)
         intro = QLabel(
@@ -283,30 +313,24 @@ class ChangePasswordDialog(QDialog):
         self.old_edit = _password_edit()
         self.new_edit = _password_edit()
         self.repeat_edit = _password_edit()
-        form = QFormLayout()
-        form.addRow("原密码(&O)：", self.old_edit)
-        form.addRow("新密码(&N)：", self.new_edit)
-        form.addRow("再次输入(&R)：", self.repeat_edit)
+        form = _form(
+            ("原密码(&O)：", self.old_edit),
+            ("新密码(&N)：", self.new_edit),
+            ("再次输入(&R)：", self.repeat_edit),
+        )
         self.hint_label = QLabel()
         self.hint_label.setWordWrap(True)
         self.hint_label.setStyleSheet(HINT_STYLE)
-        self.error_label = _error_label()
         self.new_edit.textChanged.connect(self._live_check)
-        self.ok_button = QPushButton("确定修改(&S)")
-        self.ok_button.setDefault(True)
-        self.ok_button.clicked.connect(self.submit)
-        cancel = QPushButton("退出登录" if forced else "取消")
-        cancel.clicked.connect(self.reject)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(self.ok_button)
-        row.addWidget(cancel)
+        self.ok_button = _button("确定修改(&S)", self.submit, default=True)
+        self.action_button = self.ok_button
+        cancel = _button("退出登录" if forced else "取消", self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
         layout.addLayout(form)
         layout.addWidget(self.hint_label)
         layout.addWidget(self.error_label)
-        layout.addLayout(row)
+        layout.addLayout(_button_row(self.ok_button, cancel))
         self.old_edit.setFocus()
 
     def _live_check(self, text: str) -> None:
@@ -314,33 +338,17 @@ class ChangePasswordDialog(QDialog):
         self.hint_label.setText("还需：" + "；".join(problems) if text and problems else "")
 
     def submit(self) -> None:
-        if self._busy:
-            return
         old, new = self.old_edit.text(), self.new_edit.text()
         if new != self.repeat_edit.text():
             self.error_label.setText("两次输入的新密码不一致")
             return
-        self._busy = True
-        self.ok_button.setEnabled(False)
-        self.error_label.setText("")
-        run_task(
-            self,
+        self.call_service(
             lambda: accounts.change_password(self.rt, self.session, old, new),
             lambda _none: self.accept(),
-            self._failed,
-            "正在修改密码…",
         )
 
-    def _failed(self, exc: BaseException, trace: str) -> None:
-        self._busy = False
-        self.ok_button.setEnabled(True)
-        if isinstance(exc, KnownError):
-            self.error_label.setText(exc.message)
-        else:
-            show_error(self, exc, trace)
 
-
-class UnlockDialog(QDialog):
+class UnlockDialog(ServiceDialog):
     """Over the locked main window: the same account's password continues the same session
     (every open form keeps what was typed); "退出登录" ends it."""
 
@@ -352,7 +360,6 @@ class UnlockDialog(QDialog):
         super().__init__(parent)
         self.rt = rt
         self.session = session
-        self._busy = False
         self._leaving = False
         self._failures = FailureCounter()
         self.setWindowTitle("已锁定")
@@ -362,51 +369,30 @@ class UnlockDialog(QDialog):
         who = QLabel(f"{reason}\n当前账号：{actor.label}（{actor.username}）。请输入密码解锁。")
         who.setWordWrap(True)
         self.password_edit = _password_edit()
-        form = QFormLayout()
-        form.addRow("密码(&P)：", self.password_edit)
-        self.error_label = _error_label()
-        self.unlock_button = QPushButton("解锁(&U)")
-        self.unlock_button.setDefault(True)
-        self.unlock_button.clicked.connect(self.submit)
-        logout = QPushButton("退出登录(&Q)")
-        logout.clicked.connect(self._logout)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(self.unlock_button)
-        row.addWidget(logout)
+        self.unlock_button = _button("解锁(&U)", self.submit, default=True)
+        self.action_button = self.unlock_button
         layout = QVBoxLayout(self)
         layout.addWidget(who)
-        layout.addLayout(form)
+        layout.addLayout(_form(("密码(&P)：", self.password_edit)))
         layout.addWidget(self.error_label)
-        layout.addLayout(row)
+        layout.addLayout(_button_row(self.unlock_button, _button("退出登录(&Q)", self._logout)))
         self.password_edit.setFocus()
 
     def submit(self) -> None:
-        if self._busy:
-            return
         password = self.password_edit.text()
         if not password:
             self.error_label.setText("请输入密码")
             return
-        self._busy = True
-        self.unlock_button.setEnabled(False)
-        run_task(
-            self,
+        self.call_service(
             lambda: accounts.unlock_session(self.rt, self.session, password),
             lambda _none: self.accept(),
-            self._failed,
-            "正在验证…",
         )
 
-    def _failed(self, exc: BaseException, trace: str) -> None:
-        self._busy = False
-        self.unlock_button.setEnabled(True)
+    def explain(self, message: str) -> str:
+        return self._failures.message(self.session.actor.username, message)
+
+    def after_failure(self) -> None:
         self.password_edit.clear()
-        if isinstance(exc, KnownError):
-            message = self._failures.message(self.session.actor.username, exc.message)
-            self.error_label.setText(message)
-        else:
-            show_error(self, exc, trace)
 
     def _logout(self) -> None:
         self._leaving = True

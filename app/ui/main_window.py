@@ -179,9 +179,10 @@ def main() -> int:
     from app.ui.context import preview_context, preview_data
 
     app = make_app(sys.argv)
-    role = sys.argv[1] if len(sys.argv) > 1 else "window1"
+    username = sys.argv[1] if len(sys.argv) > 1 else "window1"
+    desk = "S1" if username.startswith("st_") else "C1" if username.startswith("issue") else "A1"
     data = preview_data(cases=300)
-    window = MainWindow(preview_context(data, role, "S1" if role.startswith("st_") else "A1"))
+    window = MainWindow(preview_context(data, username, desk))
     window.show()
     code = app.exec()
     data.rt.close()

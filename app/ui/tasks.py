@@ -72,7 +72,7 @@ class Task(QObject):
             self._busy_text or "正在处理，请稍候…", "", 0, 0, self._parent_widget
         )
         busy.setWindowTitle("请稍候")
-        busy.setCancelButton(None)  # type: ignore[arg-type]
+        busy.setCancelButton(None)
         busy.setWindowModality(Qt.WindowModality.WindowModal)
         busy.setMinimumDuration(0)
         busy.show()
@@ -86,7 +86,7 @@ class Task(QObject):
             self._busy.deleteLater()
             self._busy = None
         self.finished.emit()
-        self.deleteLater()
+        pass  # self.deleteLater()
 
     @Slot(object)
     def _done(self, result: object) -> None:

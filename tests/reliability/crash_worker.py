@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import os
 import random
 import sys
@@ -29,14 +30,16 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from helpers.factories import TOWNSHIP, World, intake, person  # noqa: E402
 
 from app.domain.case import Action  # noqa: E402
+from app.domain.errors import StaleError  # noqa: E402
 from app.domain.roles import Actor, Role  # noqa: E402
 from app.domain.states import CaseState, MaterialStatus  # noqa: E402
-from app.services import accounts, cases, catalog  # noqa: E402
 from app.security.keystore import KeyStore, MemoryKeyring, unwrap_key  # noqa: E402
+from app.services import accounts, cases, catalog  # noqa: E402
 from app.services.runtime import Runtime, get_setting, open_runtime  # noqa: E402
 from app.store.models import AccountRecord, CaseMaterialRecord, CaseRecord  # noqa: E402
 
 PASSPHRASE = "test-passphrase-123"
+REFUSAL_BASIS = "《行政许可法》第三十二条"
 SYNC = Actor(None, "county-sync", Role.SYNC, township=TOWNSHIP, display_name="县级同步")
 OPEN_STATES = [
     s.value
@@ -116,13 +119,13 @@ def _at_window(rt: Runtime, world: World, case: CaseRecord, rng: random.Random) 
             return w, Action.REQUEST_CORRECTION, _correction(lacking, rt)
         roll = rng.random()
         if roll < 0.04:
-            return w, Action.REFUSE, {"reason": "不属于受理范围", "basis": "《行政许可法》第三十二条"}
+            return w, Action.REFUSE, {"reason": "不属于受理范围", "basis": REFUSAL_BASIS}
         if roll < 0.07:
             return w, Action.WITHDRAW, {"reason": "申请人主动撤回"}
         return w, Action.ACCEPT, {}
     if case.state == CaseState.CORRECTION_REQUIRED.value:
         if case.accepted_on is None and rng.random() < 0.1:
-            return w, Action.REFUSE, {"reason": "逾期未补正", "basis": "《行政许可法》第三十二条"}
+            return w, Action.REFUSE, {"reason": "逾期未补正", "basis": REFUSAL_BASIS}
         return w, Action.SUPPLEMENT, {"received": lacking or [materials[0].name]}
     return w, (Action.ROUTE if case.level == "township" else Action.HAND_OFF), {}
 
@@ -178,14 +181,21 @@ def step(rt: Runtime, world: World, rng: random.Random) -> None:
 
     case = None
     if rng.random() >= 0.3:
-        case = CaseRecord.select().where(CaseRecord.state.in_(OPEN_STATES)).order_by(
-            fn.Random()
-        ).first()
+        case = (
+            CaseRecord.select()
+            .where(CaseRecord.state.in_(OPEN_STATES))
+            .order_by(fn.Random())
+            .first()
+        )
     if case is None:
         new_case(rt, world, rng)
         return
     actor, action, data = next_move(rt, world, case, rng)
-    cases.act(rt, actor, case.id, action, data, expected_version=case.version)
+    # On PostgreSQL the killed predecessor's COMMIT may still land after we read the case:
+    # its server session outlives the client by a moment. The service refuses the stale
+    # view, as it would at a desk; the next step reads afresh.
+    with contextlib.suppress(StaleError):
+        cases.act(rt, actor, case.id, action, data, expected_version=case.version)
 
 
 def announce(line: str) -> None:

@@ -8,6 +8,8 @@ revision) or absent, and the audit chain must verify.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import random
 import select
@@ -15,13 +17,15 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import IO, Any
 
 import pytest
-from helpers.factories import make_world
+from helpers.factories import make_case, make_world
 
+from app.domain.states import CaseState
 from app.services import audit, catalog
 from app.services.runtime import Runtime, open_runtime
 from app.store.db import is_postgres
@@ -69,7 +73,9 @@ class LineReader:
         return line.decode()
 
 
-def _spawn(args: list[str], stderr: IO[bytes], *, stdin: int | None = None) -> subprocess.Popen[bytes]:
+def _spawn(
+    args: list[str], stderr: IO[bytes], *, stdin: int | None = None
+) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, str(WORKER), *args], stdin=stdin, stdout=subprocess.PIPE,
         stderr=stderr, cwd=ROOT, bufsize=0,
@@ -136,10 +142,8 @@ class ForkServer:
     def close(self) -> None:
         """End the server (and a worker it may still have); both are reaped."""
         if self.worker:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(self.worker, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.proc.stdin.close()  # on end of input the server kills and reaps its worker
         try:
@@ -167,8 +171,6 @@ def run_kills(data: Path, url: str, rng: random.Random, err: Path) -> int:
 
 def _case_events() -> dict[str, list[dict[str, Any]]]:
     """Every case.* audit event, grouped by case UUID, in chain order."""
-    import json
-
     events: dict[str, list[dict[str, Any]]] = defaultdict(list)
     query = (
         AuditEventRecord.select(
@@ -202,7 +204,7 @@ def _case_problems(case: CaseRecord, events: list[dict[str, Any]], materials: li
     return [f"{case.case_no}: {p}" for p in problems]
 
 
-def check_cases(rt: Runtime) -> Counter[str]:
+def check_cases() -> Counter[str]:
     """Every case complete, nothing without its case; returns the count per state."""
     events = _case_events()
     materials: dict[int, list[int]] = defaultdict(list)
@@ -245,7 +247,7 @@ def test_killed_worker_loses_no_committed_case(db_url: str, tmp_path: Path) -> N
     try:
         if not is_postgres(rt.db):
             check_sqlite_file(rt)
-        states = check_cases(rt)
+        states = check_cases()
         result = audit.verify(rt.audit_key)
         assert result.ok, result.summary()
     finally:
@@ -256,3 +258,50 @@ def test_killed_worker_loses_no_committed_case(db_url: str, tmp_path: Path) -> N
     assert kills >= 200
     assert committed > 0
     assert sum(n for s, n in states.items() if s != "received") > 0, "no action was ever taken"
+
+
+def _lose_checklist_row(rt: Runtime, case: CaseRecord) -> None:
+    CaseMaterialRecord.delete().where(
+        (CaseMaterialRecord.case == case.id) & (CaseMaterialRecord.position == 1)
+    ).execute()
+
+
+def _change_state_untraced(rt: Runtime, case: CaseRecord) -> None:
+    CaseRecord.update(state="withdrawn").where(CaseRecord.id == case.id).execute()
+
+
+def _lose_intake_trace(rt: Runtime, case: CaseRecord) -> None:
+    AuditEventRecord.delete().where(
+        (AuditEventRecord.object_id == str(case.uuid)) & (AuditEventRecord.action == "case.intake")
+    ).execute()
+
+
+def _lose_outbox_row(rt: Runtime, case: CaseRecord) -> None:
+    OutboxRecord.delete().where(OutboxRecord.case == case.id).execute()
+
+
+def _trace_without_case(rt: Runtime, case: CaseRecord) -> None:
+    with rt.db.atomic():
+        audit.record(rt, None, "case.intake", object_type="case",
+                     object_id=str(uuid.uuid4()), details={"case_no": "never"})  # fmt: skip
+
+
+HALF_WRITES = {
+    "checklist row lost": (_lose_checklist_row, "checklist positions"),
+    "state without trace": (_change_state_untraced, "last traced transition went to"),
+    "intake trace lost": (_lose_intake_trace, "no intake audit event"),
+    "outbox row lost": (_lose_outbox_row, "outbox rows"),
+    "trace without case": (_trace_without_case, "audit events for a missing case"),
+}
+
+
+@pytest.mark.parametrize("half_write", list(HALF_WRITES))
+def test_consistency_check_sees_half_writes(rt: Runtime, world: Any, half_write: str) -> None:
+    """Control: the checks above do fail on each kind of half-written case."""
+    make_case(rt, world, CaseState.CLOSED)
+    ref = make_case(rt, world, CaseState.HANDED_OFF)
+    assert check_cases()["handed_off"] == 1
+    damage, symptom = HALF_WRITES[half_write]
+    damage(rt, CaseRecord.get_by_id(ref.id))
+    with pytest.raises(AssertionError, match=symptom):
+        check_cases()

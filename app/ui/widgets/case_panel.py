@@ -3,6 +3,7 @@ audited "显示", the materials, the attachments with a preview, and the audit t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ from app.domain.case import Action
 from app.domain.errors import KnownError
 from app.domain.roles import REVEAL_ROLES
 from app.domain.states import CaseState, MaterialStatus
-from app.services import attachments, audit, case_view, catalog, logs
+from app.services import accounts, attachments, audit, case_view, catalog, logs
 from app.services.attachments import AttachmentInfo
 from app.services.case_view import CaseDetail
 from app.services.cases import HANDLING_MODES
@@ -42,6 +43,7 @@ from app.ui.context import UiContext
 from app.ui.errors import reporting, show_error
 from app.ui.tasks import run_task
 from app.ui.widgets.queue import STATUS_COLOURS
+from forms.schema import STATIONS
 
 EMPTY_TEXT = "请在左侧列表中选择一个办件（↑↓ 选择，回车打开）。"
 EVENT_LABELS = {
@@ -51,17 +53,44 @@ EVENT_LABELS = {
     "pii.reveal": "查看完整个人信息",
 }
 DETAIL_KEYS = (
-    ("reason", "理由"),
+    ("decision", "结果"),
     ("opinion", "意见"),
+    ("reason", "理由"),
     ("basis", "依据"),
+    ("items", "需补正"),
+    ("due_date", "补正期限"),
+    ("deferred", "容缺"),
+    ("committed", "告知承诺"),
+    ("received", "收到材料"),
+    ("station", "站办所"),
     ("channel", "通知方式"),
-    ("method", "方式"),
+    ("method", "出件方式"),
+    ("carrier", "寄递单位"),
     ("tracking_no", "运单号"),
-    ("rating", "评价"),
+    ("rating", "好差评"),
     ("label", "内容"),
     ("material", "材料"),
 )
 DECISIONS = {"approved": "准予", "denied": "不予"}
+APPLICANT_ROWS = (
+    ("name", "申请人："),
+    ("id_type", "证件类型："),
+    ("applicant_id", "证件号码："),
+    ("applicant_phone", "联系电话："),
+    ("applicant_address", "住址："),
+    ("proxy", "代办人："),
+    ("proxy_id", "代办人证件："),
+    ("authorisation", "授权委托："),
+    ("result", "办理情况："),
+    ("form", "申请表："),
+)
+# Fields of app.services.case_view.REVEAL_FIELDS that this view shows masked.
+REVEAL_KEYS = frozenset({"applicant_id", "applicant_phone", "applicant_address", "proxy_id"})
+VALUE_LABELS = {
+    "decision": DECISIONS,
+    "method": {"pickup": "自取", "mail": "邮寄", "township_pickup": "乡镇领取"},
+    "station": STATIONS,
+}
 
 
 def event_label(action: str) -> str:
@@ -80,8 +109,15 @@ def event_note(details: dict[str, Any]) -> str:
     if details.get("from") and details.get("to"):
         parts.append(f"{_state_label(details['from'])} → {_state_label(details['to'])}")
     for key, label in DETAIL_KEYS:
-        if details.get(key) not in (None, ""):
-            parts.append(f"{label}：{details[key]}")
+        value = details.get(key)
+        if value in (None, "", [], ()):
+            continue
+        if isinstance(value, list | tuple):
+            value = "、".join(str(v) for v in value)
+        elif key == "rating":
+            value = f"{value}星"
+        value = VALUE_LABELS.get(key, {}).get(str(value), value)
+        parts.append(f"{label}：{value}")
     return logs.scrub("；".join(parts))
 
 
@@ -102,11 +138,13 @@ def _table(headers: tuple[str, ...], stretch: int) -> QTableWidget:
     return table
 
 
-def _fill(table: QTableWidget, rows: list[tuple[str, ...]]) -> None:
+def _fill(table: QTableWidget, rows: Sequence[Sequence[str]]) -> None:
     table.setRowCount(len(rows))
     for r, values in enumerate(rows):
         for c, value in enumerate(values):
-            table.setItem(r, c, QTableWidgetItem(value))
+            item = QTableWidgetItem(value)
+            item.setToolTip(value)  # cut-off cells can be read in full
+            table.setItem(r, c, item)
 
 
 class SecretRow(QWidget):
@@ -148,6 +186,7 @@ class CasePanel(QWidget):
         self.ctx = ctx
         self.detail: CaseDetail | None = None
         self.attachment_list_data: list[AttachmentInfo] = []
+        self._names: dict[str, str] | None = None
         self.empty_label = QLabel(EMPTY_TEXT)
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_label.setWordWrap(True)
@@ -190,6 +229,7 @@ class CasePanel(QWidget):
         self.deadline_label = QLabel()
         self.mode_label = QLabel()
         grid = QGridLayout(frame)
+        grid.setHorizontalSpacing(18)
         grid.addWidget(self.case_no_label, 0, 0, 1, 3)
         grid.addWidget(self.item_label, 1, 0, 1, 3)
         grid.addWidget(self.state_label, 2, 0)
@@ -199,31 +239,19 @@ class CasePanel(QWidget):
         return frame
 
     def _applicant_tab(self) -> QWidget:
-        self.name_label = QLabel()
-        self.id_type_label = QLabel()
-        self.secrets = {
-            name: SecretRow(name)
-            for name in ("applicant_id", "applicant_phone", "applicant_address", "proxy_id")
-        }
-        self.proxy_label = QLabel()
-        self.authorisation_label = QLabel()
-        self.result_label = QLabel()
-        self.form_label = QLabel()
-        for label in (self.result_label, self.form_label, self.authorisation_label):
-            label.setWordWrap(True)
         form = QFormLayout()
-        form.addRow("申请人：", self.name_label)
-        form.addRow("证件类型：", self.id_type_label)
-        form.addRow("证件号码：", self.secrets["applicant_id"])
-        form.addRow("联系电话：", self.secrets["applicant_phone"])
-        form.addRow("住址：", self.secrets["applicant_address"])
-        form.addRow("代办人：", self.proxy_label)
-        form.addRow("代办人证件：", self.secrets["proxy_id"])
-        form.addRow("授权委托：", self.authorisation_label)
-        form.addRow("办理情况：", self.result_label)
-        form.addRow("申请表：", self.form_label)
-        for row in self.secrets.values():
-            row.button.clicked.connect(lambda _checked=False, r=row: self.reveal(r.field))
+        self.labels: dict[str, QLabel] = {}
+        self.secrets: dict[str, SecretRow] = {}
+        for key, title in APPLICANT_ROWS:
+            if key in REVEAL_KEYS:
+                row = self.secrets[key] = SecretRow(key)
+                row.button.clicked.connect(lambda _checked=False, k=key: self.reveal(k))
+                form.addRow(title, row)
+                continue
+            label = self.labels[key] = QLabel()
+            label.setWordWrap(True)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            form.addRow(title, label)
         inner = QWidget()
         inner.setLayout(form)
         scroll = QScrollArea()
@@ -316,22 +344,26 @@ class CasePanel(QWidget):
         self.deadline_label.setStyleSheet(style)
 
     def _show_people(self, d: CaseDetail) -> None:
-        can_reveal = self.ctx.actor.role in REVEAL_ROLES
-        self.name_label.setText(d.applicant_name)
-        self.id_type_label.setText(d.applicant_id_type)
+        texts = {
+            "name": d.applicant_name,
+            "id_type": d.applicant_id_type,
+            "proxy": d.proxy_name or "无",
+            "authorisation": d.authorisation or "—",
+            "result": self._result_text(d),
+            "form": self._form_text(d),
+        }
+        for key, text in texts.items():
+            self.labels[key].setText(text)
         # A 统一社会信用代码 is public and shown in full already: nothing to reveal.
-        self.secrets["applicant_id"].set_masked(
-            d.applicant_id_masked, can_reveal=can_reveal and d.applicant_id_type != USCC
-        )
-        self.secrets["applicant_phone"].set_masked(d.applicant_phone_masked, can_reveal=can_reveal)
-        self.secrets["applicant_address"].set_masked(
-            d.applicant_address_masked, can_reveal=can_reveal
-        )
-        self.secrets["proxy_id"].set_masked(d.proxy_id_masked, can_reveal=can_reveal)
-        self.proxy_label.setText(d.proxy_name or "无")
-        self.authorisation_label.setText(d.authorisation or "—")
-        self.result_label.setText(self._result_text(d))
-        self.form_label.setText(self._form_text(d))
+        masked = {
+            "applicant_id": (d.applicant_id_masked, d.applicant_id_type != USCC),
+            "applicant_phone": (d.applicant_phone_masked, True),
+            "applicant_address": (d.applicant_address_masked, True),
+            "proxy_id": (d.proxy_id_masked, True),
+        }
+        allowed = self.ctx.actor.role in REVEAL_ROLES
+        for key, (text, revealable) in masked.items():
+            self.secrets[key].set_masked(text, can_reveal=allowed and revealable)
 
     def _result_text(self, d: CaseDetail) -> str:
         lines = []
@@ -377,7 +409,9 @@ class CasePanel(QWidget):
         self.attachment_list_data = attachments.list_attachments(self.ctx.actor, d.id)
         self.attachment_list.clear()
         for info in self.attachment_list_data:
-            title = f"{info.material or '附件'} — {info.original_name}（{info.size // 1024 + 1} KB）"
+            title = (
+                f"{info.material or '附件'} — {info.original_name}（{info.size // 1024 + 1} KB）"
+            )
             QListWidgetItem(title, self.attachment_list)
         self._preview_bytes = None
         self.preview_label.setPixmap(QPixmap())
@@ -387,13 +421,21 @@ class CasePanel(QWidget):
         self.tabs.setTabText(2, f"附件 {count}(&3)" if count else "附件(&3)")
 
     def _show_timeline(self, d: CaseDetail) -> None:
+        names = self._display_names()
         rows = []
         for e in audit.events_for("case", d.uuid):
             label = event_label(e.action) + ("（未成功）" if e.outcome != "ok" else "")
             when = e.at.strftime("%Y-%m-%d %H:%M")
-            rows.append((when, label, e.account, e.desk, event_note(e.details)))
+            who = names.get(e.account, e.account)
+            rows.append((when, label, who, e.desk, event_note(e.details)))
         _fill(self.timeline_table, rows)
         self.timeline_table.scrollToBottom()
+
+    def _display_names(self) -> dict[str, str]:
+        # Accounts change rarely; read them once per panel rather than once per event.
+        if self._names is None:
+            self._names = {a.username: a.display_name for a in accounts.list_accounts(self.ctx.rt)}
+        return self._names
 
     # --- actions --------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ colours, and a live refresh that notices other desks' changes within seconds."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -31,9 +31,11 @@ from app.domain.calendar import DeadlineStatus, deadline_status
 from app.domain.queues import ROLE_QUEUES
 from app.domain.states import CLOCK_STATES, CaseState
 from app.services import case_view
-from app.services.case_view import CaseRow
 from app.ui.context import UiContext
 from app.ui.errors import reporting
+
+if TYPE_CHECKING:
+    from app.store.queries import CaseRow
 
 PAGE = 100
 COLUMNS = ("办件编号", "事项", "申请人", "状态", "期限", "接件时间")
@@ -178,8 +180,11 @@ class CaseQueueModel(QAbstractTableModel):
                 return QColor(background)
             if role == Qt.ItemDataRole.ForegroundRole:
                 return QColor(foreground)
-        if role == Qt.ItemDataRole.ToolTipRole and index.column() == COL_DEADLINE:
-            return self._deadline_tip(line)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if index.column() == COL_DEADLINE:
+                return self._deadline_tip(line)
+            if index.column() == COL_ITEM:
+                return line.row.item_name
         return None
 
     def _text(self, line: QueueLine, column: int) -> str:
@@ -231,7 +236,9 @@ class QueueWidget(QWidget):
         self.count_label = QLabel()
         self.table = self._make_table()
         top = QHBoxLayout()
-        top.addWidget(QLabel("查找(&S)：", buddy=self.search_edit))
+        search_label = QLabel("查找(&S)：")
+        search_label.setBuddy(self.search_edit)
+        top.addWidget(search_label)
         top.addWidget(self.search_edit, 1)
         top.addWidget(self.state_combo)
         top.addWidget(self.count_label)
@@ -273,13 +280,18 @@ class QueueWidget(QWidget):
         table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 10)
         header = table.horizontalHeader()
         header.setHighlightSections(False)
-        widths = {COL_CASE_NO: 24, COL_APPLICANT: 6, COL_STATE: 7, COL_DEADLINE: 13}
-        unit = table.fontMetrics().horizontalAdvance("0")
-        for column, chars in widths.items():
-            header.resizeSection(column, unit * chars + 16)
-        header.resizeSection(
-            COL_RECEIVED, table.fontMetrics().horizontalAdvance("2026-11-16 09:30") + 16
-        )
+        # Widths from sample texts, so they follow the font; the item name takes the rest.
+        samples = {
+            COL_CASE_NO: "370999101-A1-20261116-0001",
+            COL_APPLICANT: "欧阳娜娜",
+            COL_STATE: "已办结待出件",
+            COL_DEADLINE: "2026-11-16 暂定 超期",
+            COL_RECEIVED: "2026-11-16 09:30",
+        }
+        metrics = table.fontMetrics()
+        for column, sample in samples.items():
+            header.resizeSection(column, metrics.horizontalAdvance(sample) + 18)
+        unit = metrics.horizontalAdvance("0")
         header.setSectionResizeMode(COL_ITEM, QHeaderView.ResizeMode.Stretch)
         header.setMinimumSectionSize(unit * 6)
         table.activated.connect(self._activated)

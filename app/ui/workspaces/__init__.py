@@ -92,8 +92,10 @@ class GenericWorkspace(Workspace):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.queue)
         splitter.addWidget(self.panel)
-        splitter.setStretchFactor(0, 5)
-        splitter.setStretchFactor(1, 4)
+        # The queue gets the wider share: its columns need it more than the case view.
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setSizes([600, 400])
         splitter.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

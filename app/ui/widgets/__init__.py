@@ -1,0 +1,1 @@
+"""Reusable widgets: the case queue and the case view."""

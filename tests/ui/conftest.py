@@ -1,0 +1,91 @@
+"""UI test fixtures: settings in a temp folder, a context for any account, widget text walks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QModelIndex, QSettings, Qt
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractItemView,
+    QComboBox,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QTabWidget,
+    QTextEdit,
+    QWidget,
+)
+
+from app.domain.roles import Actor
+from app.services.accounts import Session
+from app.ui import errors
+from app.ui.context import UiContext, make_settings
+
+
+@pytest.fixture(autouse=True)
+def _settings_in_tmp(tmp_path: Path) -> Iterator[None]:
+    """QSettings (organisation 'bujianmian') write under the test's temp folder, never $HOME."""
+    folder = tmp_path / "qsettings"
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
+    yield
+    errors.set_log_path(None)
+
+
+@pytest.fixture
+def settings() -> QSettings:
+    return make_settings()
+
+
+@pytest.fixture
+def make_ctx(rt: object, settings: QSettings) -> Callable[[Actor], UiContext]:
+    """A logged-in context for an actor (session built directly: no password needed)."""
+
+    def build(actor: Actor) -> UiContext:
+        session = Session(actor, False, 10, rt.now())  # type: ignore[attr-defined]
+        return UiContext(rt, session, settings)  # type: ignore[arg-type]
+
+    return build
+
+
+def _model_texts(view: QAbstractItemView) -> list[str]:
+    model = view.model()
+    if model is None:
+        return []
+    texts = [
+        str(model.headerData(c, Qt.Orientation.Horizontal) or "")
+        for c in range(model.columnCount())
+    ]
+    for row in range(model.rowCount()):
+        for column in range(model.columnCount()):
+            index = model.index(row, column, QModelIndex())
+            for role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+                value = model.data(index, role)
+                if value is not None:
+                    texts.append(str(value))
+    return texts
+
+
+def widget_texts(root: QWidget) -> list[str]:
+    """Every text a user could see or hover in `root` and its children."""
+    texts = [root.windowTitle(), root.toolTip()]
+    for widget in [root, *root.findChildren(QWidget)]:
+        texts.append(widget.toolTip())
+        if isinstance(widget, QLabel | QAbstractButton | QLineEdit):
+            texts.append(widget.text())
+        if isinstance(widget, QPlainTextEdit | QTextEdit):
+            texts.append(widget.toPlainText())
+        if isinstance(widget, QComboBox):
+            texts.extend(widget.itemText(i) for i in range(widget.count()))
+        if isinstance(widget, QTabWidget):
+            texts.extend(widget.tabText(i) for i in range(widget.count()))
+        if isinstance(widget, QAbstractItemView):
+            texts.extend(_model_texts(widget))
+    return [t for t in texts if t]
+
+
+@pytest.fixture
+def texts_of() -> Callable[[QWidget], list[str]]:
+    return widget_texts
