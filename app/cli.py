@@ -77,6 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KnownError as exc:
         print(f"错误：{exc.message}", file=sys.stderr)
         return 1
+    except EOFError:
+        print("错误：需要输入（口令或密码），但没有可用的输入。", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("已取消。", file=sys.stderr)
         return 130

@@ -64,6 +64,15 @@ def register(sub: Any) -> None:
     p = _add(cat_sub, "show", "显示一个事项的办事指南", cmd_catalog_show)
     p.add_argument("code", metavar="事项编码")
 
+    st = _add(sub, "settings", "系统设置（文书上的机关信息、进度查询网址、空闲锁定时间等）", None)
+    st_sub = st.add_subparsers(dest="settings_command", metavar="操作", required=True)
+    p = _add(st_sub, "list", "列出全部设置及当前值", cmd_settings_list)
+    p.add_argument("--township", default=None, metavar="乡镇代码")
+    p = _add(st_sub, "set", "修改一项设置", cmd_settings_set)
+    p.add_argument("key", metavar="设置项")
+    p.add_argument("value", metavar="值")
+    p.add_argument("--township", default=None, metavar="乡镇代码", help="按乡镇的设置项必填")
+
     hol = _add(sub, "holidays", "法定节假日安排", None)
     hol_sub = hol.add_subparsers(dest="holidays_command", metavar="操作", required=True)
     p = _add(hol_sub, "import", "导入节假日文件（替换文件中各年份的安排）", cmd_holidays_import)
@@ -309,4 +318,26 @@ def cmd_holidays_export(args: argparse.Namespace) -> int:
 
     rt = _runtime()
     write_output(args.output, holidays.export_holidays(rt, args.year))
+    return 0
+
+
+def cmd_settings_list(args: argparse.Namespace) -> int:
+    from app.services import settings
+
+    _runtime()
+    rows = []
+    for key, s in settings.SETTINGS.items():
+        scope = "按乡镇" if s.per_township else "全局"
+        value = settings.get(key, args.township) if (args.township or not s.per_township) else ""
+        rows.append([key, s.label, scope, value or f"（{s.help}）"])
+    print_table(["设置项", "名称", "范围", "当前值"], rows)
+    return 0
+
+
+def cmd_settings_set(args: argparse.Namespace) -> int:
+    from app.services import settings
+
+    rt = _runtime()
+    settings.set_value(rt, _admin(), args.key, args.value, township=args.township)
+    print(f"已设置「{settings.SETTINGS[args.key].label}」为：{args.value}")
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,13 @@ def register(sub: Any) -> None:
     p.add_argument("--cases", type=int, default=300, metavar="数量", help="演示办件数（默认300）")
     p.add_argument("--seed", type=int, default=20261122, metavar="种子", help="随机种子")
     p = _add(sub, "stats", "统计：按窗口、事项、站办所、状态；超期；自取/邮寄；好差评", cmd_stats)
-    p.add_argument("--month", required=True, metavar="YYYY-MM", help="统计月份，如 2026-11")
+    period = p.add_mutually_exclusive_group(required=True)
+    period.add_argument("--month", metavar="YYYY-MM", help="统计月份，如 2026-11")
+    period.add_argument("--day", metavar="YYYY-MM-DD", help="统计某一天")
+    period.add_argument("--range", nargs=2, metavar=("起", "止"), help="统计日期区间（含两端）")
     p.add_argument("--township", default=None, metavar="乡镇代码", help="只统计该乡镇（默认全部）")
+    p.add_argument("--pdf", default=None, metavar="文件", help="同时输出带图表的 PDF")
+    p.add_argument("--xlsx", default=None, metavar="文件", help="同时输出 Excel 表格")
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
@@ -81,14 +87,50 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _day(text: str) -> date:
+    from app.domain.errors import ValidationError
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(f"日期格式应为 YYYY-MM-DD：{text}", field="date") from None
+
+
+def _period(args: argparse.Namespace) -> tuple[date, date]:
+    """[start, end) of the requested month, day or inclusive range."""
+    from app.domain.errors import ValidationError
+    from app.services import stats
+
+    if args.month:
+        return stats.month_range(args.month)
+    if args.day:
+        day = _day(args.day)
+        return day, day + timedelta(days=1)
+    first, last = _day(args.range[0]), _day(args.range[1])
+    if last < first:
+        raise ValidationError("统计区间的截止日期不能早于起始日期", field="range")
+    return first, last + timedelta(days=1)
+
+
 def cmd_stats(args: argparse.Namespace) -> int:
     from app.domain.states import CaseState
     from app.services import org, stats
 
     rt = _runtime()
-    start, end = stats.month_range(args.month)
+    start, end = _period(args)
+    if args.pdf or args.xlsx:
+        from dataclasses import replace
+
+        from app.services import stats_export
+
+        actor = replace(_admin(), township=args.township or "")
+        pdf, xlsx = (Path(args.pdf) if args.pdf else None), (Path(args.xlsx) if args.xlsx else None)
+        stats_export.export(rt, actor, start, end, pdf=pdf, xlsx=xlsx)
+        for path in (pdf, xlsx):
+            if path is not None:
+                print(f"已写入 {path}")
     s = stats.compute(start, end, today=rt.today(), township=args.township, calendar=rt.calendar)
-    print(f"统计期间：{start:%Y年%m月}（{start} 至 {end}，不含）；接件总数 {s.total}")
+    print(f"统计期间：{start} 至 {end - timedelta(days=1)}；接件总数 {s.total}")
     print(
         f"在办超期 {s.overdue_open} 件；临近期限 {s.near_due_open} 件；"
         f"超期办结 {s.finished_late} 件；投诉 {s.complaints} 件"

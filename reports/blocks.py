@@ -259,11 +259,13 @@ class QrCode(Flowable):  # type: ignore[misc]  # reportlab is untyped
 
     def draw(self) -> None:
         modules = len(self.matrix)
-        step = self.size / modules
         canvas = self.canv
-        canvas.setFillColor(colors.black)
+        canvas.saveState()
+        # One unit per module: integer coordinates keep the content stream short and exact.
+        canvas.scale(self.size / modules, self.size / modules)
+        path = canvas.beginPath()
         for row, line in enumerate(self.matrix):
-            y = self.size - (row + 1) * step
+            y = modules - row - 1
             column = 0
             while column < modules:
                 if not line[column]:
@@ -272,7 +274,10 @@ class QrCode(Flowable):  # type: ignore[misc]  # reportlab is untyped
                 start = column
                 while column < modules and line[column]:
                     column += 1
-                canvas.rect(start * step, y, (column - start) * step, step, stroke=0, fill=1)
+                path.rect(start, y, column - start, 1)
+        canvas.setFillColor(colors.black)
+        canvas.drawPath(path, stroke=0, fill=1)
+        canvas.restoreState()
 
 
 def qr_block(url: str, query_code: str, case_no: str, notes: Sequence[str] = ()) -> Flowable:

@@ -141,10 +141,29 @@ def acceptance_story(case: CaseDoc) -> list[Flowable]:
     return story
 
 
+def _correction_table(items: tuple[MaterialRow, ...]) -> Flowable:
+    rows = [[str(n), item.name, item.status, item.reason] for n, item in enumerate(items, 1)]
+    return grid_table(
+        ["序号", "材料名称", "问题", "原因及补正要求"],
+        rows,
+        [11, 50, 22, 0],
+        aligns=["center", "left", "center"],
+    )
+
+
+def _correction_law(case: CaseDoc) -> Flowable:
+    """The 5-working-day rule, with the two dates an applicant needs to invoke it."""
+    dates = (
+        f"本中心收到你的申请材料的时间为{datetime_cn(case.received_at)}，"
+        f"本通知书作出日期为{date_cn(case.issued_on)}。"
+    )
+    return note_box([para(CORRECTION_LAW, "note"), para(dates, "note")])
+
+
 def correction_story(data: CorrectionDoc) -> list[Flowable]:
     """补正材料通知书（一次性告知）: every problem at once, the due date, the 5-working-day rule."""
     case = data.case
-    story: list[Flowable] = [
+    return [
         _salutation(case.applicant),
         para(
             f"你（单位）于{datetime_cn(case.received_at)}提交的“{case.item_name}”事项申请材料"
@@ -153,20 +172,7 @@ def correction_story(data: CorrectionDoc) -> list[Flowable]:
             "body_indent",
         ),
         gap(2),
-    ]
-    rows = [
-        [str(number), item.name, item.status, item.reason]
-        for number, item in enumerate(data.items, 1)
-    ]
-    story.append(
-        grid_table(
-            ["序号", "材料名称", "问题", "原因及补正要求"],
-            rows,
-            [11, 50, 22, 0],
-            aligns=["center", "left", "center"],
-        )
-    )
-    story += [
+        _correction_table(data.items),
         gap(2),
         markup(
             f"请于<b>{esc(date_cn(data.due_date))}</b>前携带上述全部材料到"
@@ -175,22 +181,12 @@ def correction_story(data: CorrectionDoc) -> list[Flowable]:
             "body_indent",
         ),
         gap(2),
-        note_box(
-            [
-                para(CORRECTION_LAW, "note"),
-                para(
-                    f"本中心收到你的申请材料的时间为{datetime_cn(case.received_at)}，"
-                    f"本通知书作出日期为{date_cn(case.issued_on)}。",
-                    "note",
-                ),
-            ]
-        ),
-        gap(2),
+        _correction_law(case),
+        gap(3),
         para(f"咨询电话：{case.organ.phone}。", "body_indent"),
         qr_block(case.progress_url, case.query_code, case.case_no),
         sign_and_seal([("申请人签收", ""), ("签收日期", "")], head_of(case)),
     ]
-    return story
 
 
 def remedy_text(reconsideration_organ: str, court: str) -> str:

@@ -120,11 +120,10 @@ def proxy_authorisation_story(data: ProxyAuthDoc) -> list[Flowable]:
     return story
 
 
-def handover_story(data: HandoverDoc) -> list[Flowable]:
-    """帮代办移交单: the paper materials that travel with the case, and the package digest."""
+def _handover_rows(data: HandoverDoc) -> list[list[tuple[str, str]]]:
     case = data.case
-    rows = _case_rows(data)
-    rows += [
+    return [
+        *_case_rows(data),
         [
             ("代办人", case.proxy.name if case.proxy else "—"),
             ("受理日期", date_cn(case.accepted_on)),
@@ -134,30 +133,39 @@ def handover_story(data: HandoverDoc) -> list[Flowable]:
         [("移交日期", date_cn(data.sent_on)), ("电子附件", f"{data.attachment_count}个")],
         [("电子材料包SHA-256", data.package_sha256)],
     ]
-    total = sum(row.copies for row in data.materials)
+
+
+def _handover_materials(data: HandoverDoc) -> Flowable:
     lines = [
         [str(number), row.name, row.form, str(row.copies), row.reason]
         for number, row in enumerate(data.materials, 1)
     ]
+    total = sum(row.copies for row in data.materials)
     lines.append(["", "合计", "", str(total), f"共{len(data.materials)}种材料"])
-    story: list[Flowable] = [
-        info_table(rows),
+    return grid_table(
+        ["序号", "材料名称", "形式", "份数", "备注"],
+        lines,
+        [11, 0, 24, 14, 45],
+        aligns=["center", "left", "center", "center"],
+    )
+
+
+_HANDOVER_NOTES = (
+    "接收单位收到材料后，请核对纸质材料种类和份数，并核对电子材料包的SHA-256值与系统记录一致。",
+    "材料不一致或有缺损的，请在本单备注并通过系统一次性告知移交单位补正。",
+    "本单一式两联，移交单位和接收单位各存一联。",
+)
+
+
+def handover_story(data: HandoverDoc) -> list[Flowable]:
+    """帮代办移交单: the paper materials that travel with the case, and the package digest."""
+    signers = [("移交人（签字）", data.sent_by), ("接收人（签字）", "")]
+    return [
+        info_table(_handover_rows(data)),
         gap(),
         para("一、随件移交的纸质材料", "heading"),
-        grid_table(
-            ["序号", "材料名称", "形式", "份数", "备注"],
-            lines,
-            [11, 0, 24, 14, 45],
-            aligns=["center", "left", "center", "center"],
-        ),
+        _handover_materials(data),
         para("二、核对说明", "heading"),
-        *numbered(
-            [
-                "接收单位收到材料后，请核对纸质材料种类和份数，并核对电子材料包的SHA-256值与系统记录一致。",
-                "材料不一致或有缺损的，请在本单备注并通过系统一次性告知移交单位补正。",
-                "本单一式两联，移交单位和接收单位各存一联。",
-            ]
-        ),
-        sign_and_seal([("移交人（签字）", data.sent_by), ("接收人（签字）", "")], head_of(data)),
+        *numbered(_HANDOVER_NOTES),
+        sign_and_seal(signers, head_of(data)),
     ]
-    return story

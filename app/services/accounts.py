@@ -16,7 +16,6 @@ from app.security.passwords import (
     verify_password,
 )
 from app.services import audit
-from app.services.runtime import get_setting, set_setting
 from app.store import db as dbmod
 from app.store.models import AccountRecord, StationRecord, TownshipRecord
 
@@ -80,22 +79,15 @@ def _township_code(account: AccountRecord) -> str:
 
 
 def idle_minutes() -> int:
-    return int(get_setting("idle_minutes", str(DEFAULT_IDLE_MINUTES)) or DEFAULT_IDLE_MINUTES)
+    from app.services import settings
+
+    return int(settings.get("idle_minutes"))
 
 
 def set_idle_minutes(rt: Runtime, actor: Actor, minutes: int) -> None:
-    _require_admin(actor)
-    if not 1 <= minutes <= 240:
-        raise ValidationError("空闲锁定时间应在1至240分钟之间", field="idle_minutes")
-    with dbmod.write_transaction():
-        set_setting("idle_minutes", str(minutes))
-        audit.record(
-            rt,
-            actor,
-            "settings.idle_minutes",
-            details={"minutes": minutes},
-            at=rt.now(),
-        )
+    from app.services import settings
+
+    settings.set_value(rt, actor, "idle_minutes", str(minutes))
 
 
 def _require_admin(actor: Actor) -> None:

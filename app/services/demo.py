@@ -70,6 +70,14 @@ def setup_township(rt: Runtime) -> DemoAccounts:
     ):
         org.add_desk(rt, admin, township=code, code=desk, name=desk_name)
     catalog.import_catalog(rt, admin, dump_catalog(load_demo_catalog()))
+    from app.services import settings
+
+    for key, value, town in (
+        ("organ_address", "青禾县青禾镇政通路8号便民服务中心一楼", code),
+        ("organ_phone", "0538-87651234", code),
+        ("progress_base_url", "https://zwfw.qinghe.gov.cn/bjm/progress", None),
+    ):
+        settings.set_value(rt, admin, key, value, township=town)
     from forms.schema import STATIONS
 
     specs: list[tuple[str, str, Role, str | None]] = [

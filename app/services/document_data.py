@@ -8,10 +8,10 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from app.domain.states import MaterialStatus
+from app.services import settings
 from app.services.cases import HANDLING_MODES
 from app.services.catalog import get_item
 from app.services.org import station_name
-from app.services.runtime import get_setting
 from app.store.models import (
     AccountRecord,
     AttachmentRecord,
@@ -45,15 +45,15 @@ def organ(township: str) -> Organ:
     return Organ(
         township=town.name,
         county=town.county_name,
-        name=get_setting(f"organ_name:{township}") or f"{town.name}人民政府便民服务中心",
-        address=get_setting(f"organ_address:{township}")
+        name=settings.get("organ_name", township) or f"{town.name}人民政府便民服务中心",
+        address=settings.get("organ_address", township)
         or f"{town.county_name}{town.name}便民服务中心",
-        phone=get_setting(f"organ_phone:{township}") or "",
+        phone=settings.get("organ_phone", township),
     )
 
 
 def progress_url(case: CaseRecord) -> str:
-    base = get_setting("progress_base_url") or DEFAULT_PROGRESS_URL
+    base = settings.get("progress_base_url") or DEFAULT_PROGRESS_URL
     return f"{base}?no={case.case_no}&code={case.query_code}"
 
 
@@ -129,8 +129,8 @@ def package_digest(case: CaseRecord) -> str:
 
 def _appeal(township: str) -> tuple[str, str]:
     town = TownshipRecord.get(TownshipRecord.code == township)
-    organ_name = get_setting("reconsideration_organ") or f"{town.county_name}人民政府"
-    court = get_setting("court") or f"{town.county_name}人民法院"
+    organ_name = settings.get("reconsideration_organ") or f"{town.county_name}人民政府"
+    court = settings.get("court") or f"{town.county_name}人民法院"
     return organ_name, court
 
 

@@ -15,7 +15,7 @@ import peewee as pw
 
 from app.domain.documents import DocumentFacts, DocumentRule, check_ready, check_role, rule_for
 from app.domain.errors import KnownError
-from app.domain.roles import Actor
+from app.domain.roles import Actor, Role
 from app.domain.states import CaseState
 from app.services import audit, document_data
 from app.services.case_view import load_visible
@@ -211,6 +211,22 @@ def _audit(
         )
 
 
+def issued_copy(rt: Runtime, actor: Actor, kind: str, case_id: int) -> IssuedDocument | None:
+    """The already-issued document of this kind for the case's current occasion (a reprint,
+    audited), or None when it has not been issued yet. Administrators may reprint."""
+    rule = rule_for(kind)
+    case = CaseRecord.get_or_none(CaseRecord.id == case_id)
+    if case is None:
+        return None
+    if actor.role is not Role.ADMIN:
+        case = load_visible(actor, case_id)
+    row = _existing(case.id, kind, _occasion(rule, case))
+    if row is None or not _file_ok(rt, row):
+        return None
+    _audit(rt, actor, row, case, reprint=True)
+    return _result(rt, row, reprint=True)
+
+
 @dataclass(frozen=True)
 class DocumentInfo:
     number: str
@@ -228,3 +244,57 @@ def list_for_case(actor: Actor, case_id: int) -> list[DocumentInfo]:
         DocumentInfo(r.number, r.kind, rule_for(r.kind).title, r.issued_by, r.issued_at, r.status)
         for r in rows
     ]
+
+
+_SAMPLE_CASES = {
+    "receipt": CaseRecord.accepted_on.is_null(False),
+    "acceptance": CaseRecord.accepted_on.is_null(False),
+    "correction": CaseRecord.state == CaseState.CORRECTION_REQUIRED.value,
+    "refusal": CaseRecord.state == CaseState.REFUSED.value,
+    "completion": CaseRecord.decision.is_null(False),
+    "delivery": CaseRecord.issued_on.is_null(False),
+    "proxy_authorisation": CaseRecord.proxy.is_null(False),
+    "handover": CaseRecord.handed_off_on.is_null(False),
+}
+
+
+def _sample(rt: Runtime, kind: str, number: str) -> object:
+    """A document's data from a case of this database ready for it, else the built-in sample."""
+    from reports.samples import sample_data
+
+    condition = _SAMPLE_CASES.get(kind)
+    case = CaseRecord.select().where(condition).first() if condition is not None else None
+    if case is not None:
+        return document_data.build(rt, kind, case, number, "打印样张")
+    town = TownshipRecord.select().first()
+    if kind == "guide" and town is not None:
+        from app.services.catalog import get_catalog
+
+        item = get_catalog().township_items()[0]
+        return document_data.guide(rt, town.code, item.code, number, "打印样张")
+    return sample_data(kind)
+
+
+def render_samples(rt: Runtime, actor: Actor, outdir: Path) -> list[Path]:
+    """打印样张: one PDF of every kind, from this database's own cases where one is ready for
+    it (so the township's name and items appear), else from built-in fictitious data. Samples
+    carry the number 样张 and are not recorded as issued documents."""
+    from reports.documents import KINDS, render_pdf
+
+    outdir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for n, kind in enumerate(KINDS, start=1):
+        data = _sample(rt, kind, f"样张{n:02d}")
+        path = outdir / f"{n:02d}-{kind}-{rule_for(kind).title}.pdf"
+        _write_atomically(path, render_pdf(kind, data))  # type: ignore[arg-type]
+        written.append(path)
+    with dbmod.write_transaction():
+        audit.record(
+            rt,
+            actor,
+            "document.samples",
+            object_type="document",
+            object_id="samples",
+            details={"count": len(written), "folder": outdir.name},
+        )
+    return written

@@ -7,19 +7,15 @@ import os
 import re
 import shutil
 import sqlite3
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import pytest
+from helpers.cli import PASSPHRASE, ROOT, cli, ok
 from helpers.fixtures import PG_ENV, _pg_admin, _pg_schema_url
 
-ROOT = Path(__file__).resolve().parents[2]
-PASSPHRASE = "some-passphrase-123"
 TOWNSHIP = "370999101"
 ADD_TOWNSHIP = (TOWNSHIP, "青禾镇", "--county-code", "370999", "--county-name", "青禾县")
 DEMO_CATALOG = ROOT / "forms" / "data" / "demo_county.json"
@@ -29,43 +25,10 @@ SUBCOMMANDS = [
     ["user", "reset-password"], ["catalog"], ["catalog", "import"], ["catalog", "export"],
     ["catalog", "list"], ["catalog", "show"], ["holidays"], ["holidays", "import"],
     ["holidays", "show"], ["holidays", "export"], ["audit"], ["audit", "verify"], ["backup"],
-    ["restore"], ["demo"], ["stats"],
+    ["restore"], ["demo"], ["stats"], ["settings"], ["settings", "list"], ["settings", "set"],
+    ["documents"], ["documents", "samples"], ["print"],
 ]  # fmt: skip
 ENGLISH_HELP = ("usage:", "positional arguments", "options:", "show this help message")
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BUJIANMIAN_")}
-    env["BUJIANMIAN_PASSPHRASE"] = PASSPHRASE
-    # Never touch the developer's real keyring: the passphrase path is what we test.
-    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
-    env["PYTHONIOENCODING"] = "utf-8"
-    return env
-
-
-def cli(data: Path, *args: str, db: str | None = None) -> Result:
-    """Run `python -m app.cli --data DATA [--db URL] ARGS` and capture its output."""
-    cmd = [sys.executable, "-m", "app.cli", "--data", str(data)]
-    cmd += ["--db", db] if db else []
-    done = subprocess.run(
-        [*cmd, *args], cwd=ROOT, env=_env(), capture_output=True, text=True,
-        encoding="utf-8", timeout=600, check=False,
-    )  # fmt: skip
-    assert "Traceback" not in done.stderr, done.stderr
-    return Result(done.returncode, done.stdout, done.stderr)
-
-
-def ok(data: Path, *args: str, db: str | None = None) -> str:
-    result = cli(data, *args, db=db)
-    assert result.code == 0, result.err
-    return result.out
 
 
 def _open(data: Path):

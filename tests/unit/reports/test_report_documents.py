@@ -13,7 +13,15 @@ from pathlib import Path
 import pytest
 
 from app.domain.masking import find_unmasked_ids, mask_id, mask_phone
-from reports.data import CaseDoc, CorrectionDoc, DecisionDoc, DeliveryDoc, MaterialRow, RefusalDoc
+from reports.data import (
+    CaseDoc,
+    CorrectionDoc,
+    DecisionDoc,
+    DeliveryDoc,
+    GuideDoc,
+    MaterialRow,
+    RefusalDoc,
+)
 from reports.documents import KINDS, build_story, render_pdf, sample_data
 from reports.fonts import FONT_DIR_ENV
 from reports.samples import APPLICANT_ID, APPLICANT_PHONE, PROXY_ID, PROXY_PHONE
@@ -55,11 +63,27 @@ def _case_of(data: object) -> CaseDoc | None:
 def _key_fields(kind: str) -> list[str]:
     data = sample_data(kind)
     case = _case_of(data)
-    head = [KINDS[kind].title]
-    if case is None:
-        item = data.item  # type: ignore[union-attr]
-        return [*head, data.document_no, item.name, item.code]  # type: ignore[union-attr]
-    return [*head, case.document_no, case.case_no, case.applicant.name, case.item_name]
+    if isinstance(data, GuideDoc):
+        item = data.item
+        elements = [item.legal_basis, item.conditions, item.fee, item.location, item.complaint]
+        rest = [*item.process, *(m.name for m in item.materials)]
+        return [KINDS[kind].title, data.document_no, item.name, item.code, *elements, *rest]
+    assert case is not None
+    fields = [KINDS[kind].title, case.document_no, case.case_no, case.applicant.name]
+    return [*fields, case.item_name, *(str(v) for v in _EXTRA_FIELDS[kind](data))]
+
+
+# What each kind exists to say, beyond the case identity.
+_EXTRA_FIELDS = {
+    "receipt": lambda d: [d.query_code, d.clerk, d.organ.name],
+    "acceptance": lambda d: ["决定予以受理", d.handler],
+    "correction": lambda d: ["2026年3月17日前", *[item.name for item in d.items]],
+    "refusal": lambda d: [d.reason, d.basis, d.reconsideration_organ, d.court],
+    "completion": lambda d: ["准予办理", d.result_name, d.pickup_place],
+    "delivery": lambda d: [d.result_name, d.method, d.issued_by, "已核验身份证件原件"],
+    "proxy_authorisation": lambda d: [d.case.proxy.name, *d.powers, "2026年6月30日"],
+    "handover": lambda d: [d.package_sha256, d.receiver, d.tracking_no, "合计"],
+}
 
 
 @pytest.fixture(scope="module")
