@@ -16,11 +16,17 @@ def main() -> int:
     )
     args = parser.parse_args()
     cases = args.cases or (10_000 if args.quick else 100_000)
-    from bench import queues
+    import tempfile
+    from pathlib import Path
+
+    from bench import documents, queues
     from bench.data import demo_runtime
 
+    results = documents.receipt(args.quick)
     rt = demo_runtime(cases)
-    results = queues.run(rt)
+    results += queues.run(rt)
+    with tempfile.TemporaryDirectory() as tmp:
+        results += documents.monthly_stats(rt, Path(tmp))
     failed = [r["name"] for r in results if not r["ok"]]
     if failed:
         print("未达标：" + "、".join(failed), file=sys.stderr)
