@@ -179,21 +179,30 @@ class CaseMachine(RuleBasedStateMachine):
         self.cases.append(ModelCase(ref.id, ref.uuid, item, outstanding=set(missing)))
 
     @rule(
-        mode=st.sampled_from(["random", "near_miss", "forward", "forward", "forward"]),
+        mode=st.sampled_from(["random", "near_miss", "probe", "forward", "forward", "forward"]),
         rnd=st.randoms(use_true_random=False),
     )
     def step(self, mode: str, rnd: random.Random) -> None:
         """A burst of moves, with 0–3 days passing before each: any role and action at random,
-        a move the table allows but the data or a guard must refuse, or a legal move."""
+        a move the table allows but the data or a guard must refuse, every refused move on one
+        case, or a legal move."""
         for _ in range(rnd.randint(1, 3)):
             self.clock.advance(days=rnd.randint(0, 3), hours=rnd.randint(0, 8))
+            case = rnd.choice(self.cases)
             if mode == "random":
-                case = rnd.choice(self.cases)
                 self.attempt(case, rnd.choice(WHO), rnd.choice(list(Action)), rnd.random() < 0.5)
             elif mode == "near_miss":
-                self.near_miss(rnd.choice(self.cases), rnd)
+                self.near_miss(case, rnd)
+            elif mode == "probe":
+                self.probe(case)
             else:
                 self.forward(rnd)
+
+    def probe(self, case: ModelCase) -> None:
+        """Every role and action the model says must be refused, with valid data."""
+        for who, action in itertools.product(WHO, Action):
+            if self.predict(case, who, action, valid=True) is not None:
+                self.attempt(case, who, action, valid=True)
 
     def near_miss(self, case: ModelCase, rnd: random.Random) -> None:
         """A role the table allows, refused for its data or by a guard."""
@@ -212,7 +221,9 @@ class CaseMachine(RuleBasedStateMachine):
         if not pool:
             return
         case = rnd.choice(pool)
-        rare = {A.WITHDRAW: 0.05, A.REFUSE: 0.05, A.REQUEST_CORRECTION: 0.3}
+        # Applicants who do not bring the missing materials back tend to give up.
+        ending = 0.3 if case.state is S.CORRECTION_REQUIRED else 0.05
+        rare = {A.WITHDRAW: ending, A.REFUSE: ending, A.REQUEST_CORRECTION: 0.3}
         moves = [
             (w, a)
             for w, a in itertools.product(WHO, Action)
