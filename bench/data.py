@@ -16,7 +16,7 @@ def demo_runtime(cases: int) -> object:
     from app.services import demo
     from app.services.runtime import open_runtime
 
-    data_dir = CACHE / f"demo-{cases}"
+    data_dir = CACHE / f"demo-{cases}-{schema_key()}"
     ready = data_dir / "ready"
     if not ready.exists():
         import shutil
@@ -35,6 +35,16 @@ def demo_runtime(cases: int) -> object:
         rt.close()
         ready.write_text("ok")
     return open_runtime(data_dir, keystore=None, ask_passphrase=lambda: PASSPHRASE)
+
+
+def schema_key() -> str:
+    """A short fingerprint of the schema: a cached database is rebuilt when the schema changes."""
+    import hashlib
+
+    from app.store.migrations import LATEST_VERSION, schema_sql
+
+    text = "".join(";".join(schema_sql(v, "sqlite")) for v in range(1, LATEST_VERSION + 1))
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
 def cache_dir() -> Path:

@@ -37,14 +37,15 @@ class Screen:
 
 
 def login_screen(data: PreviewData) -> QWidget:
-    from app.ui.login import LoginDialog
+    from app.services.demo import TOWNSHIP
+    from app.ui.login import KEY_DESK, KEY_TOWNSHIP, KEY_USERNAME, LoginDialog
 
+    # As on a desk that logged in before: township, desk and username remembered.
     settings = QSettings(str(data.data_dir / "login.ini"), QSettings.Format.IniFormat)
-    settings.setValue("login/township", data.rt and "370999101")
-    settings.setValue("login/desk", "A1")
-    settings.setValue("login/username", "window1")
-    dialog = LoginDialog(data.rt, settings)
-    return dialog
+    settings.setValue(KEY_TOWNSHIP, TOWNSHIP[0])
+    settings.setValue(KEY_DESK, "A1")
+    settings.setValue(KEY_USERNAME, "window1")
+    return LoginDialog(data.rt, settings)
 
 
 def generic_main_screen(data: PreviewData) -> QWidget:

@@ -189,11 +189,15 @@ class CaseRecord(BaseRecord):
 
     class Meta:
         table_name = "case_file"  # "case" is an SQL keyword
+        # Every queue filters by who may see it (township, at_county, maybe station) and by
+        # state, then orders by deadline (work queues) or arrival (searches, state filters):
+        # these indexes cover both the count and the first page without touching rows.
         indexes = (
-            (("station", "state", "deadline"), False),
-            (("state", "deadline"), False),
-            (("state", "received_at"), False),
+            (("township", "at_county", "state", "deadline"), False),
+            (("township", "at_county", "state", "received_at"), False),
+            (("township", "station", "state", "deadline"), False),
             (("township", "received_at"), False),
+            (("state", "deadline"), False),
         )
 
 

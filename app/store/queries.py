@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import operator
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -69,20 +71,23 @@ def _search_clause(f: QueueFilter) -> pw.Expression | None:
     return (CaseRecord.applicant_name >= name) & (CaseRecord.applicant_name < name + "\uffff")
 
 
-def _where(f: QueueFilter) -> pw.Expression:
-    clause: pw.Expression = CaseRecord.id > 0
+def _where(f: QueueFilter) -> pw.Expression | pw.SQL:
+    """The filter, in index column order (township, at_county, station, state)."""
+    parts: list[pw.Expression] = []
     if f.township is not None:
-        clause &= CaseRecord.township == f.township
-    if f.station is not None:
-        clause &= CaseRecord.station == f.station
-    if f.states is not None:
-        clause &= CaseRecord.state.in_(list(f.states))
+        parts.append(CaseRecord.township == f.township)
     if f.at_county is not None:
-        clause &= CaseRecord.at_county == f.at_county
+        parts.append(CaseRecord.at_county == f.at_county)
+    if f.station is not None:
+        parts.append(CaseRecord.station == f.station)
+    if f.states is not None:
+        parts.append(CaseRecord.state.in_(list(f.states)))
     search = _search_clause(f)
     if search is not None:
-        clause &= search
-    return clause
+        parts.append(search)
+    if not parts:
+        return pw.SQL("1 = 1")
+    return functools.reduce(operator.and_, parts)
 
 
 _ROW_FIELDS = (

@@ -96,7 +96,6 @@ def show_main_window(app: QApplication, ctx: UiContext) -> tuple[int, bool]:
     window.logout_requested.connect(lambda: logged_out.append(True))
     window.showMaximized()
     code = app.exec()
-    window.deleteLater()
     return code, bool(logged_out)
 
 

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
@@ -29,9 +30,10 @@ from app.services import logs
 
 log = logging.getLogger(__name__)
 
+MAX_OPEN_CRASH_DIALOGS = 3
 _log_path: Path | None = None
 # Open crash dialogs are kept here: a dialog without a parent would otherwise be collected.
-_open_dialogs: list[QDialog] = []
+_open_dialogs: list[CrashDialog] = []
 
 ExceptHook = Callable[[type[BaseException], BaseException, TracebackType | None], object]
 
@@ -80,12 +82,22 @@ def _trace_of(exc: BaseException) -> str:
 
 def show_crash(parent: QWidget | None, trace: str) -> CrashDialog:
     """Open the crash dialog (non-blocking, so it also works from inside other dialogs)."""
+    if len(_open_dialogs) >= MAX_OPEN_CRASH_DIALOGS:
+        # An error repeating in a loop (e.g. on every repaint) must not bury the screen.
+        log.error("crash dialog not shown again: %d already open", len(_open_dialogs))
+        return _open_dialogs[-1]
     tail = logs.tail(_log_path) if _log_path is not None else ""
     dialog = CrashDialog(parent, trace, tail)
     _open_dialogs.append(dialog)
-    dialog.finished.connect(lambda _result: _open_dialogs.remove(dialog))
+    # Let go after the signal has returned: freeing a dialog inside its own signal crashes.
+    dialog.finished.connect(lambda _result: QTimer.singleShot(0, lambda: _forget(dialog)))
     dialog.open()
     return dialog
+
+
+def _forget(dialog: QDialog) -> None:
+    if dialog in _open_dialogs:
+        _open_dialogs.remove(dialog)
 
 
 def show_error(parent: QWidget | None, exc: BaseException, trace: str = "") -> CrashDialog | None:

@@ -366,16 +366,19 @@ class UnlockDialog(ServiceDialog):
         self.setWindowModality(Qt.WindowModality.ApplicationModal)
         self.setMinimumWidth(420)
         actor = session.actor
-        who = QLabel(f"{reason}\n当前账号：{actor.label}（{actor.username}）。请输入密码解锁。")
-        who.setWordWrap(True)
+        self.reason_label = QLabel(
+            f"{reason}\n当前账号：{actor.label}（{actor.username}）。请输入密码解锁。"
+        )
+        self.reason_label.setWordWrap(True)
         self.password_edit = _password_edit()
         self.unlock_button = _button("解锁(&U)", self.submit, default=True)
         self.action_button = self.unlock_button
+        self.logout_button = _button("退出登录(&Q)", self._logout)
         layout = QVBoxLayout(self)
-        layout.addWidget(who)
+        layout.addWidget(self.reason_label)
         layout.addLayout(_form(("密码(&P)：", self.password_edit)))
         layout.addWidget(self.error_label)
-        layout.addLayout(_button_row(self.unlock_button, _button("退出登录(&Q)", self._logout)))
+        layout.addLayout(_button_row(self.unlock_button, self.logout_button))
         self.password_edit.setFocus()
 
     def submit(self) -> None:

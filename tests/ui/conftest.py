@@ -13,7 +13,9 @@ from PySide6.QtWidgets import (
     QComboBox,
     QLabel,
     QLineEdit,
+    QListWidget,
     QPlainTextEdit,
+    QTableWidget,
     QTabWidget,
     QTextEdit,
     QWidget,
@@ -32,6 +34,9 @@ def _settings_in_tmp(tmp_path: Path) -> Iterator[None]:
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
     yield
     errors.set_log_path(None)
+    for dialog in list(errors._open_dialogs):  # a failed test must not leave crash dialogs
+        dialog.close()
+    errors._open_dialogs.clear()
 
 
 @pytest.fixture
@@ -54,17 +59,29 @@ def _model_texts(view: QAbstractItemView) -> list[str]:
     model = view.model()
     if model is None:
         return []
-    texts = [
-        str(model.headerData(c, Qt.Orientation.Horizontal) or "")
-        for c in range(model.columnCount())
-    ]
-    for row in range(model.rowCount()):
-        for column in range(model.columnCount()):
-            index = model.index(row, column, QModelIndex())
+    root = QModelIndex()
+    columns = model.columnCount(root)
+    texts = [str(model.headerData(c, Qt.Orientation.Horizontal) or "") for c in range(columns)]
+    for row in range(model.rowCount(root)):
+        for column in range(columns):
+            index = model.index(row, column, root)
             for role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
                 value = model.data(index, role)
                 if value is not None:
                     texts.append(str(value))
+    return texts
+
+
+def _table_widget_texts(table: QTableWidget) -> list[str]:
+    texts = []
+    for column in range(table.columnCount()):
+        header = table.horizontalHeaderItem(column)
+        texts.append(header.text() if header else "")
+    for row in range(table.rowCount()):
+        for column in range(table.columnCount()):
+            item = table.item(row, column)
+            if item is not None:
+                texts.extend((item.text(), item.toolTip()))
     return texts
 
 
@@ -81,7 +98,11 @@ def widget_texts(root: QWidget) -> list[str]:
             texts.extend(widget.itemText(i) for i in range(widget.count()))
         if isinstance(widget, QTabWidget):
             texts.extend(widget.tabText(i) for i in range(widget.count()))
-        if isinstance(widget, QAbstractItemView):
+        if isinstance(widget, QListWidget):
+            texts.extend(widget.item(i).text() for i in range(widget.count()))
+        elif isinstance(widget, QTableWidget):
+            texts.extend(_table_widget_texts(widget))
+        elif isinstance(widget, QAbstractItemView):
             texts.extend(_model_texts(widget))
     return [t for t in texts if t]
 

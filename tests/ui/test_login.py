@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from helpers.factories import TOWNSHIP, make_user
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog
+from PySide6.QtWidgets import QApplication, QDialog
 
 from app.domain.roles import Role
+from app.security.keystore import PASSPHRASE_ENV
 from app.services import accounts, audit
+from app.ui.application import ask_passphrase, pick_font_family, run_sessions
 from app.ui.login import KEY_DESK, KEY_TOWNSHIP, KEY_USERNAME, LoginDialog
 
 NEW_PASSWORD = "Qinghe#2026new"
@@ -111,7 +113,7 @@ def test_remembered_desk_and_username_make_login_one_step(qtbot, rt, world, sett
     dialog = _dialog(qtbot, rt, settings)
     assert dialog.username_edit.text() == "window1"
     assert dialog.desk_combo.currentData() == "A1" and not dialog.desk_combo.isHidden()
-    assert dialog.password_edit.hasFocus() or not dialog.isActiveWindow()
+    assert dialog.focusWidget() is dialog.password_edit  # username known: type the password
     _attempt(qtbot, dialog, "window1", NEW_PASSWORD)
     assert dialog.result() == QDialog.DialogCode.Accepted
     assert dialog.session is not None and dialog.session.actor.desk == "A1"
@@ -125,3 +127,17 @@ def test_empty_fields_are_asked_for_without_a_service_call(qtbot, rt, world, set
     assert dialog.error_label.text() == "请输入用户名和密码"
     assert not dialog.busy
     assert audit.events_for("account", "") == []
+
+
+def test_client_start_picks_a_chinese_font_and_the_passphrase_from_env(monkeypatch):
+    assert pick_font_family(["DejaVu Sans", "WenQuanYi Zen Hei", "Noto Sans CJK SC"]) == (
+        "Noto Sans CJK SC"
+    )
+    assert pick_font_family(["DejaVu Sans"]) is None
+    monkeypatch.setenv(PASSPHRASE_ENV, "Long-passphrase-2026")
+    assert ask_passphrase() == "Long-passphrase-2026"
+
+
+def test_closing_the_login_ends_the_client(qtbot, rt, monkeypatch):
+    monkeypatch.setattr(LoginDialog, "exec", lambda self: QDialog.DialogCode.Rejected)
+    assert run_sessions(QApplication.instance(), rt, None) == 0

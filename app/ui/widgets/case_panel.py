@@ -40,7 +40,7 @@ from app.services.case_view import CaseDetail
 from app.services.cases import HANDLING_MODES
 from app.services.people import USCC
 from app.ui.context import UiContext
-from app.ui.errors import reporting, show_error
+from app.ui.errors import reporting
 from app.ui.tasks import run_task
 from app.ui.widgets.queue import STATUS_COLOURS
 from forms.schema import STATIONS
@@ -287,14 +287,13 @@ class CasePanel(QWidget):
     # --- showing ------------------------------------------------------------------------
 
     def show_case(self, case_id: int) -> None:
-        """Load and show a case; a Chinese message if it cannot be shown."""
-        try:
-            detail = case_view.get_case(self.ctx.rt, self.ctx.actor, case_id)
-        except KnownError as exc:
-            self.clear(exc.message)
-            show_error(self, exc)
-            return
+        """Load and show a case; a Chinese message (or the crash dialog) if it cannot be."""
         with reporting(self):
+            try:
+                detail = case_view.get_case(self.ctx.rt, self.ctx.actor, case_id)
+            except Exception as exc:
+                self.clear(exc.message if isinstance(exc, KnownError) else EMPTY_TEXT)
+                raise
             self._show(detail)
 
     def reload(self) -> None:
