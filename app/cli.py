@@ -30,6 +30,9 @@ class ChineseParser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         translated = (
             message.replace("the following arguments are required", "缺少必需的参数")
+            .replace("one of the arguments", "以下参数须给出其一：")
+            .replace(" is required", "")
+            .replace("not allowed with argument", "不能与此参数同时使用：")
             .replace("invalid choice", "无效的选项")
             .replace("unrecognized arguments", "无法识别的参数")
             .replace("expected one argument", "需要一个值")

@@ -27,7 +27,16 @@ LOCK_MINUTES = 15
 DEFAULT_IDLE_MINUTES = 10
 _USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{2,29}$")
 # Compared against when the username is unknown, so both paths cost one scrypt run.
-_DUMMY_HASH = hash_password("Dummy-password-1")
+_dummy: list[str] = []
+
+
+def _dummy_hash() -> str:
+    """Made on first use, not at import: it costs one scrypt run (start-up time matters)."""
+    if not _dummy:
+        _dummy.append(hash_password("Dummy-password-1"))
+    return _dummy[0]
+
+
 # One message for an unknown user and a wrong password, so the login screen never tells
 # whether a username exists (no remaining-attempts count either: unknown users have none).
 BAD_LOGIN = f"用户名或密码错误（连续{MAX_FAILURES}次错误将锁定账号{LOCK_MINUTES}分钟）"
@@ -216,7 +225,7 @@ def login(rt: Runtime, username: str, password: str, *, desk: str = "") -> Sessi
         query = AccountRecord.select().where(AccountRecord.username == username.strip().lower())
         account = (query.for_update() if dbmod.is_postgres() else query).first()
         if account is None:
-            verify_password(password, _DUMMY_HASH)
+            verify_password(password, _dummy_hash())
             audit.record(
                 rt,
                 None,

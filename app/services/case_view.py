@@ -125,17 +125,24 @@ def _decrypt(rt: Runtime, blob: bytes | None, context: str) -> str:
 
 
 def _masked_form(rt: Runtime, case: CaseRecord) -> dict[str, object]:
-    """The application form with number-like values masked (they may be IDs or phones)."""
+    """The application form as shown: ID numbers, phones and addresses masked by the field's
+    declared type or label, and any other number shaped like an ID or a mobile too."""
+    from app.services.catalog import get_item
+    from app.services.logs import scrub
+
     raw = json.loads(_decrypt(rt, case.form_cipher, "case.form") or "{}")
+    fields = {f.key: f for f in get_item(case.item_code, case.catalog_version).form}
     masked: dict[str, object] = {}
     for key, value in raw.items():
-        text = str(value)
-        if len(text) in (15, 18) and text[:-1].isdigit():
+        spec, text = fields.get(key), str(value)
+        if spec is not None and spec.type == "id_number":
             masked[key] = mask_id(text)
-        elif len(text) == 11 and text.isdigit():
+        elif spec is not None and spec.type == "phone":
             masked[key] = mask_phone(text)
+        elif spec is not None and ("住址" in spec.label or "地址" in spec.label):
+            masked[key] = mask_address(text)
         else:
-            masked[key] = value
+            masked[key] = scrub(text) if isinstance(value, str) else value
     return masked
 
 
