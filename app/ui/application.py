@@ -18,7 +18,6 @@ from app.services.runtime import Runtime, default_data_dir, open_runtime
 from app.ui.context import ORGANISATION, UiContext, make_settings
 from app.ui.errors import install_excepthook
 from app.ui.login import LoginDialog
-from app.ui.main_window import MainWindow
 
 # Chinese UI fonts by preference: Windows, then the common Linux (信创) ones, then macOS.
 CJK_FONTS = (
@@ -91,6 +90,10 @@ def run_sessions(app: QApplication, rt: Runtime, log_path: Path | None) -> int:
 
 def show_main_window(app: QApplication, ctx: UiContext) -> tuple[int, bool]:
     """Run the main window until it closes: (exit code, whether the user logged out)."""
+    # Imported here: the workspaces pull in the catalog (pinyin tables), which the login
+    # window does not need, so the login appears sooner.
+    from app.ui.main_window import MainWindow
+
     window = MainWindow(ctx)
     logged_out: list[bool] = []
     window.logout_requested.connect(lambda: logged_out.append(True))
