@@ -27,10 +27,11 @@ def demo_runtime(cases: int) -> object:
         start = time.perf_counter()
 
         def progress(done: int, total: int) -> None:
-            print(f"\rbuilding demo data: {done}/{total}", end="", file=sys.stderr, flush=True)
+            if done % max(total // 10, 200) == 0 or done == total:
+                print(f"building demo data: {done}/{total}", file=sys.stderr, flush=True)
 
         demo.generate_cases(rt, cases, progress=progress)
-        print(f"\nbuilt {cases} cases in {time.perf_counter() - start:.0f} s", file=sys.stderr)
+        print(f"built {cases} cases in {time.perf_counter() - start:.0f} s", file=sys.stderr)
         rt.db.execute_sql("ANALYZE")
         rt.close()
         ready.write_text("ok")

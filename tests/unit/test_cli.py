@@ -277,7 +277,7 @@ def test_no_subcommand_says_the_client_is_missing(tmp_path: Path):
     [
         (["user", "add", "x1", "--name", "某", "--role", "boss"], "未知角色：boss"),
         (["stats", "--month", "2026-13"], "月份格式应为 YYYY-MM"),
-        (["stats"], "缺少必需的参数"),
+        (["stats"], "以下参数须给出其一"),
         (["township"], "缺少必需的参数"),
         (["nosuch"], "无效的选项"),
         (["catalog", "import", "/nonexistent/catalog.json"], "无法读取文件"),
