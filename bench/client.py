@@ -26,16 +26,18 @@ print(time.perf_counter() - START)
 
 CLIENT = """
 import time, sys
-from pathlib import Path
-from app.ui.application import make_app, open_database
-from app.ui.context import make_settings
-from app.ui.login import LoginDialog
+from app.ui.application import make_app, start_login
+from app.ui.qsettings import make_settings
 app = make_app(sys.argv)
-rt = open_database(Path(sys.argv[1]))
-dialog = LoginDialog(rt, make_settings())
-dialog.show()
+dialog, opener = start_login(sys.argv[1], make_settings())
 app.processEvents()
+shown = time.perf_counter() - START
+deadline = time.perf_counter() + 60
+while dialog.rt is None and time.perf_counter() < deadline:
+    app.processEvents()
+    time.sleep(0.002)
 print(time.perf_counter() - START)
+print(shown)
 """
 
 MEMORY = """
@@ -63,7 +65,7 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
 
 
-def _run(code: str, *args: str, env: dict[str, str]) -> float:
+def _run_lines(code: str, *args: str, env: dict[str, str]) -> list[float]:
     prelude = "import time\nSTART = time.perf_counter()\n"
     done = subprocess.run(
         [sys.executable, "-c", prelude + code, *args],
@@ -76,7 +78,11 @@ def _run(code: str, *args: str, env: dict[str, str]) -> float:
     )
     if done.returncode != 0:
         raise RuntimeError(done.stderr[-2000:])
-    return float(done.stdout.strip().splitlines()[-1])
+    return [float(line) for line in done.stdout.strip().splitlines()]
+
+
+def _run(code: str, *args: str, env: dict[str, str]) -> float:
+    return _run_lines(code, *args, env=env)[-1]
 
 
 def _env(data_dir: Path | None = None) -> dict[str, str]:
@@ -87,21 +93,25 @@ def _env(data_dir: Path | None = None) -> dict[str, str]:
 
 
 def cold_start(data_dir: Path, quick: bool) -> list[dict[str, Any]]:
-    """Process start to a shown login window (imports, database open, dialog), median of N."""
-    runs = 3 if quick else 7
+    """Process start to a shown login window the clerk can type into, median of N runs; the
+    database opens behind it (its ready time is reported too)."""
+    runs = 3 if quick else 9
     env = _env()
-    _run(CLIENT, str(data_dir), env=env)  # warm the OS file cache for both
+    _run_lines(CLIENT, str(data_dir), env=env)  # warm the OS file cache for both
     _run(BARE, env=env)
-    client = statistics.median(_run(CLIENT, str(data_dir), env=env) for _ in range(runs))
+    samples = [_run_lines(CLIENT, str(data_dir), env=env) for _ in range(runs)]
+    ready = statistics.median(s[0] for s in samples)
+    shown = statistics.median(s[1] for s in samples)
     bare = statistics.median(_run(BARE, env=env) for _ in range(runs))
     return [
         figure(
             "client.cold_start_vs_bare_window",
-            client / bare,
+            shown / bare,
             "ratio",
             1.5,
-            client_s=client,
-            bare_s=bare,
+            login_shown_s=shown,
+            bare_window_s=bare,
+            database_ready_s=ready,
         )
     ]
 

@@ -23,6 +23,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from app.domain.errors import KnownError, ValidationError
+from app.envvars import PASSPHRASE_ENV
 from app.security.passwords import ScryptParams
 from app.security.pii import MASTER_KEY_BYTES, generate_master_key
 
@@ -30,7 +31,6 @@ log = logging.getLogger(__name__)
 
 SERVICE_NAME = "bujianmian"
 MIN_PASSPHRASE_LENGTH = 8
-PASSPHRASE_ENV = "BUJIANMIAN_PASSPHRASE"
 
 # Backends that store secrets in clear, fail on every call, or drop them. keyrings.alt says
 # of itself that it is "discouraged for general production use"; keyrings.efile only obfuscates.

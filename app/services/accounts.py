@@ -8,6 +8,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from app.domain.errors import AuthError, NotFound, PermissionDenied, ValidationError
+from app.domain.login_policy import (  # noqa: F401 - re-exported for callers
+    BAD_LOGIN,
+    DEFAULT_IDLE_MINUTES,
+    LOCK_MINUTES,
+    MAX_FAILURES,
+)
 from app.domain.roles import ACCOUNT_ROLES, Actor, Role
 from app.security.passwords import (
     enforce_password_policy,
@@ -22,9 +28,6 @@ from app.store.models import AccountRecord, StationRecord, TownshipRecord
 if TYPE_CHECKING:
     from app.services.runtime import Runtime
 
-MAX_FAILURES = 5
-LOCK_MINUTES = 15
-DEFAULT_IDLE_MINUTES = 10
 _USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{2,29}$")
 # Compared against when the username is unknown, so both paths cost one scrypt run.
 _dummy: list[str] = []
@@ -39,7 +42,6 @@ def _dummy_hash() -> str:
 
 # One message for an unknown user and a wrong password, so the login screen never tells
 # whether a username exists (no remaining-attempts count either: unknown users have none).
-BAD_LOGIN = f"用户名或密码错误（连续{MAX_FAILURES}次错误将锁定账号{LOCK_MINUTES}分钟）"
 
 
 @dataclass

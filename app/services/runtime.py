@@ -13,24 +13,14 @@ from datetime import date, datetime
 from pathlib import Path
 
 import peewee as pw
-import platformdirs
 
 from app.domain.calendar import WorkCalendar
+from app.envvars import DATA_ENV, DB_ENV, default_data_dir  # noqa: F401 - re-exported
 from app.security.keystore import KeyStore, obtain_master_key, open_keystore
 from app.security.pii import PiiCipher
 from app.store import db as dbmod
 from app.store.migrations import migrate
 from app.store.models import SettingRecord
-
-DATA_ENV = "BUJIANMIAN_DATA"
-DB_ENV = "BUJIANMIAN_DB"
-
-
-def default_data_dir() -> Path:
-    env = os.environ.get(DATA_ENV)
-    if env:
-        return Path(env)
-    return Path(platformdirs.user_data_dir("bujianmian", appauthor=False))
 
 
 @dataclass

@@ -5,19 +5,26 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtGui import QFont, QFontDatabase
-from PySide6.QtWidgets import QApplication, QDialog, QInputDialog, QLineEdit, QMessageBox
+from PySide6.QtCore import QObject, QSettings, QTimer, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QApplication
 
 from app.domain.errors import KnownError
-from app.security.keystore import PASSPHRASE_ENV
-from app.services import logs
-from app.services.runtime import Runtime, default_data_dir, open_runtime
-from app.ui.context import ORGANISATION, UiContext, make_settings
-from app.ui.errors import install_excepthook
 from app.ui.login import LoginDialog
+from app.ui.qsettings import ORGANISATION, make_settings
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from app.services.runtime import Runtime
+    from app.ui.context import UiContext
+
+# Start-up order: the login window first, everything heavy (peewee, cryptography, keyring,
+# the database and its key) afterwards in a background thread, while the clerk types.
 
 # Chinese UI fonts by preference: Windows, then the common Linux (信创) ones, then macOS.
 CJK_FONTS = (
@@ -32,20 +39,16 @@ CJK_FONTS = (
 BASE_POINT_SIZE = 10
 
 
-def pick_font_family(available: Sequence[str]) -> str | None:
-    """The first preferred Chinese font that is installed."""
-    installed = set(available)
-    return next((name for name in CJK_FONTS if name in installed), None)
-
-
 def make_app(argv: Sequence[str] | None = None) -> QApplication:
     """The QApplication with a Chinese font (reused if one exists, e.g. under pytest-qt)."""
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(list(argv or []))
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName("bujianmian")
-    family = pick_font_family(QFontDatabase.families())
-    font = QFont(family) if family else QFont(app.font())
+    # A list of preferred families, not a lookup in the font database: enumerating every
+    # installed font costs more than showing the login window.
+    font = QFont(app.font())
+    font.setFamilies([*CJK_FONTS, *font.families()])
     font.setPointSize(max(BASE_POINT_SIZE, app.font().pointSize()))
     app.setFont(font)
     return app
@@ -53,9 +56,13 @@ def make_app(argv: Sequence[str] | None = None) -> QApplication:
 
 def ask_passphrase() -> str:
     """The personal-data key passphrase: $BUJIANMIAN_PASSPHRASE, else a password dialog."""
+    from app.envvars import PASSPHRASE_ENV
+
     from_env = os.environ.get(PASSPHRASE_ENV)
     if from_env:
         return from_env
+    from PySide6.QtWidgets import QInputDialog, QLineEdit
+
     text, ok = QInputDialog.getText(
         None,
         "个人信息密钥口令",
@@ -69,23 +76,108 @@ def ask_passphrase() -> str:
 
 def open_database(data_dir: Path) -> Runtime | None:
     """The runtime, or None after telling the user (in Chinese) why it cannot be opened."""
+    from app.services.runtime import open_runtime
+
     try:
         return open_runtime(data_dir, ask_passphrase=ask_passphrase)
     except KnownError as exc:
+        from PySide6.QtWidgets import QMessageBox
+
         QMessageBox.critical(None, "无法打开数据库", exc.message)
         return None
 
 
-def run_sessions(app: QApplication, rt: Runtime, log_path: Path | None) -> int:
+class DatabaseOpener(QObject):
+    """Opens the database in a background thread; asks for the passphrase on the UI thread."""
+
+    opened = Signal(object)
+    failed = Signal(object)
+    passphrase_needed = Signal()
+
+    def __init__(self, data_dir: Path | str) -> None:
+        super().__init__()
+        self.data_dir = data_dir
+        self._answer: str | None = None
+        self._answered = threading.Event()
+        self.passphrase_needed.connect(self._ask)
+
+    def start(self) -> None:
+        threading.Thread(target=self._work, name="open-database", daemon=True).start()
+
+    def _work(self) -> None:
+        try:
+            from app.services import logs
+            from app.services.runtime import open_runtime
+
+            from pathlib import Path
+
+            data_dir = Path(self.data_dir)
+            logs.setup_logging(data_dir)
+            self.opened.emit(open_runtime(data_dir, ask_passphrase=self._passphrase))
+        except Exception as exc:  # reported on the UI thread: KnownError in Chinese, else crash
+            self.failed.emit(exc)
+
+    def _passphrase(self) -> str:
+        from app.envvars import PASSPHRASE_ENV
+
+        from_env = os.environ.get(PASSPHRASE_ENV)
+        if from_env:
+            return from_env
+        self._answered.clear()
+        self.passphrase_needed.emit()
+        self._answered.wait()
+        if not self._answer:
+            raise KnownError("没有输入个人信息密钥口令，无法打开数据库")
+        return self._answer
+
+    def _ask(self) -> None:
+        try:
+            self._answer = ask_passphrase()
+        except KnownError:
+            self._answer = None
+        self._answered.set()
+
+
+def start_login(data_dir: Path | str, settings: QSettings) -> tuple[LoginDialog, DatabaseOpener]:
+    """Show the login window at once and open the database behind it."""
+    dialog = LoginDialog(None, settings)
+    opener = DatabaseOpener(data_dir)
+    opener.opened.connect(dialog.attach_runtime)
+    opener.failed.connect(lambda exc: _cannot_open(dialog, exc))
+    dialog.show()
+    # After the first paint: the window is on screen before the imports start competing.
+    QTimer.singleShot(30, opener.start)
+    return dialog, opener
+
+
+def _cannot_open(dialog: LoginDialog, exc: BaseException) -> None:
+    from app.ui.errors import show_error
+
+    if isinstance(exc, KnownError):
+        from PySide6.QtWidgets import QMessageBox
+
+        QMessageBox.critical(dialog, "无法打开数据库", exc.message)
+    else:
+        show_error(dialog, exc)
+    dialog.reject()
+
+
+def run_sessions(
+    app: QApplication, first: LoginDialog, settings: QSettings, log_path: Path | None
+) -> int:
     """Login, then the main window until it closes; a logout shows the login again."""
-    settings = make_settings()
+    from app.ui.context import UiContext
+
+    dialog = first
     while True:
-        dialog = LoginDialog(rt, settings)
-        if dialog.exec() != QDialog.DialogCode.Accepted or dialog.session is None:
+        if dialog.exec() != dialog.DialogCode.Accepted or dialog.session is None:
             return 0
+        rt = dialog.rt
+        assert rt is not None
         code, logged_out = show_main_window(app, UiContext(rt, dialog.session, settings, log_path))
         if not logged_out:
             return code
+        dialog = LoginDialog(rt, settings)
 
 
 def show_main_window(app: QApplication, ctx: UiContext) -> tuple[int, bool]:
@@ -104,14 +196,18 @@ def show_main_window(app: QApplication, ctx: UiContext) -> tuple[int, bool]:
 
 def run(argv: Sequence[str] | None = None) -> int:
     """The `bujianmian` client (`python -m app`); returns the process exit code."""
+    from app.envvars import default_data_dir
+
     app = make_app(sys.argv if argv is None else argv)
     data_dir = default_data_dir()
-    log_path = logs.setup_logging(data_dir)
+    log_path = data_dir / "logs" / "bujianmian.log"
+    from app.ui.errors import install_excepthook
+
     install_excepthook(log_path)
-    rt = open_database(data_dir)
-    if rt is None:
-        return 1
+    settings = make_settings()
+    dialog, _opener = start_login(data_dir, settings)
     try:
-        return run_sessions(app, rt, log_path)
+        return run_sessions(app, dialog, settings, log_path)
     finally:
-        rt.close()
+        if dialog.rt is not None:
+            dialog.rt.close()

@@ -13,18 +13,9 @@ from app.domain.roles import Actor
 from app.services import accounts, org
 from app.services.accounts import Session
 from app.services.runtime import Runtime, open_runtime
+from app.ui.qsettings import APPLICATION, ORGANISATION, make_settings  # noqa: F401
 
-# QSettings keys live under this organisation: per user, per machine (last desk, sizes).
-ORGANISATION = "bujianmian"
-APPLICATION = "client"
 PREVIEW_PASSWORD = "Qinghe#2026demo"
-
-
-def make_settings() -> QSettings:
-    """The client's settings file (an INI file, the same format on Windows and Linux)."""
-    return QSettings(
-        QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANISATION, APPLICATION
-    )
 
 
 @dataclass

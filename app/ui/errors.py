@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.errors import KnownError
-from app.services import logs
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +56,8 @@ class CrashDialog(QDialog):
         )
         intro.setWordWrap(True)
         # Personal numbers can sit in exception texts; mask them like the log does.
+        from app.services import logs
+
         self.report = logs.scrub(f"{trace.rstrip()}\n\n—— 日志末尾 ——\n{log_tail or '（无日志）'}")
         self.text = QPlainTextEdit(self.report)
         self.text.setReadOnly(True)
@@ -86,6 +87,8 @@ def show_crash(parent: QWidget | None, trace: str) -> CrashDialog:
         # An error repeating in a loop (e.g. on every repaint) must not bury the screen.
         log.error("crash dialog not shown again: %d already open", len(_open_dialogs))
         return _open_dialogs[-1]
+    from app.services import logs
+
     tail = logs.tail(_log_path) if _log_path is not None else ""
     dialog = CrashDialog(parent, trace, tail)
     _open_dialogs.append(dialog)

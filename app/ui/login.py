@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QCloseEvent
@@ -23,12 +22,14 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.errors import KnownError
-from app.security.passwords import MIN_LENGTH, RULE_KINDS, check_password_policy
-from app.services import accounts, org
-from app.services.accounts import Session
-from app.services.runtime import Runtime
-from app.ui.errors import show_error
-from app.ui.tasks import run_task
+from app.domain.login_policy import BAD_LOGIN, LOCK_MINUTES, MAX_FAILURES
+
+if TYPE_CHECKING:
+    from app.services.accounts import Session
+    from app.services.runtime import Runtime
+
+# The login window must appear at once: the services (peewee, cryptography, keyring) are
+# imported by the methods that need them, after the window is on screen.
 
 KEY_USERNAME = "login/username"
 KEY_TOWNSHIP = "login/township"
@@ -47,18 +48,18 @@ class FailureCounter:
 
     def message(self, username: str, service_message: str) -> str:
         key = username.strip().lower()
-        if service_message != accounts.BAD_LOGIN:
+        if service_message != BAD_LOGIN:
             # Locked, disabled, or the lockout that the fifth failure just caused.
             self._counts.pop(key, None)
             return service_message
         count = self._counts.get(key, 0) + 1
         self._counts[key] = count
-        left = accounts.MAX_FAILURES - count
+        left = MAX_FAILURES - count
         if left <= 0:
             return service_message
         return (
             f"用户名或密码错误。本机已连续输错{count}次，最多还可尝试{left}次；"
-            f"连续{accounts.MAX_FAILURES}次错误将锁定账号{accounts.LOCK_MINUTES}分钟。"
+            f"连续{MAX_FAILURES}次错误将锁定账号{LOCK_MINUTES}分钟。"
         )
 
 
@@ -127,6 +128,8 @@ class ServiceDialog(QDialog):
         self.busy = True
         self.action_button.setEnabled(False)
         self.error_label.setText("")
+        from app.ui.tasks import run_task
+
         run_task(self, fn, lambda result: self._done(on_done, result), self._failed, "请稍候…")
 
     def _done(self, on_done: Callable[[Any], None], result: object) -> None:
@@ -141,6 +144,8 @@ class ServiceDialog(QDialog):
         if isinstance(exc, KnownError):
             self.error_label.setText(self.explain(exc.message))
         else:
+            from app.ui.errors import show_error
+
             show_error(self, exc, trace)
 
     def explain(self, message: str) -> str:
@@ -154,9 +159,12 @@ class LoginDialog(ServiceDialog):
     """Username, password and desk; then the desk choice (new machine) and the forced change
     of the initial password. `session` is set once the dialog is accepted."""
 
-    def __init__(self, rt: Runtime, settings: QSettings, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, rt: Runtime | None, settings: QSettings, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.rt = rt
+        self._pending_submit = False
         self.settings = settings
         self.session: Session | None = None
         self.change_dialog: ChangePasswordDialog | None = None
@@ -171,7 +179,11 @@ class LoginDialog(ServiceDialog):
         layout.setContentsMargins(28, 24, 28, 20)
         layout.addWidget(_title("不见面小系统", "乡镇便民服务中心 · 办件系统"))
         layout.addWidget(self.pages)
-        self._fill_desks(str(settings.value(KEY_TOWNSHIP, "") or ""))
+        self._desk_township = ""
+        self.desk_combo.setVisible(False)
+        self.desk_label.setVisible(False)
+        if rt is not None:
+            self._fill_desks(str(settings.value(KEY_TOWNSHIP, "") or ""))
         self.username_edit.setText(str(settings.value(KEY_USERNAME, "") or ""))
         (self.password_edit if self.username_edit.text() else self.username_edit).setFocus()
 
@@ -214,7 +226,18 @@ class LoginDialog(ServiceDialog):
         layout.addLayout(_button_row(self.desk_ok_button))
         return page
 
+    def attach_runtime(self, rt: Runtime) -> None:
+        """The database is open (it opens while the window is already shown): fill the desks,
+        and log in if the user already pressed 登录."""
+        self.rt = rt
+        self._fill_desks(str(self.settings.value(KEY_TOWNSHIP, "") or ""))
+        if self._pending_submit:
+            self._pending_submit = False
+            self.submit()
+
     def _fill_desks(self, township: str) -> None:
+        from app.services import org
+
         desks = org.desks(township) if township else []
         _fill_combo(self.desk_combo, desks)
         remembered = self.desk_combo.findData(str(self.settings.value(KEY_DESK, "") or ""))
@@ -230,10 +253,17 @@ class LoginDialog(ServiceDialog):
         if not username or not password:
             self.error_label.setText("请输入用户名和密码")
             return
+        if self.rt is None:
+            self._pending_submit = True
+            self.error_label.setText("正在打开数据库，请稍候…")
+            return
+        from app.services import accounts
+
+        rt = self.rt
         desk = str(self.desk_combo.currentData() or "")
         self._username = username
         self.call_service(
-            lambda: accounts.login(self.rt, username, password, desk=desk), self._logged_in
+            lambda: accounts.login(rt, username, password, desk=desk), self._logged_in
         )
 
     def explain(self, message: str) -> str:
@@ -244,6 +274,8 @@ class LoginDialog(ServiceDialog):
         self.password_edit.setFocus()
 
     def _logged_in(self, session: Session) -> None:
+        from app.services import org
+
         self.session = session
         township = session.actor.township
         desks = org.desks(township) if township else []
@@ -257,6 +289,8 @@ class LoginDialog(ServiceDialog):
 
     def _desk_chosen(self) -> None:
         assert self.session is not None
+        from dataclasses import replace
+
         code = str(self.desk_page_combo.currentData() or "")
         self.session.actor = replace(self.session.actor, desk=code)
         self._after_desk()
@@ -271,6 +305,7 @@ class LoginDialog(ServiceDialog):
         if not self.session.must_change_password:
             self.accept()
             return
+        assert self.rt is not None  # a session exists only once the database is open
         dialog = ChangePasswordDialog(self.rt, self.session, forced=True, parent=self)
         dialog.accepted.connect(self.accept)
         dialog.rejected.connect(self._change_refused)
@@ -291,6 +326,8 @@ def _fill_combo(combo: QComboBox, desks: list[tuple[str, str]]) -> None:
 
 
 def _rules_text() -> str:
+    from app.security.passwords import MIN_LENGTH, RULE_KINDS
+
     return f"新密码要求：至少{MIN_LENGTH}位；{RULE_KINDS}；不能包含用户名；不能是常见弱密码。"
 
 
@@ -334,6 +371,8 @@ class ChangePasswordDialog(ServiceDialog):
         self.old_edit.setFocus()
 
     def _live_check(self, text: str) -> None:
+        from app.security.passwords import check_password_policy
+
         problems = check_password_policy(text, username=self.session.actor.username)
         self.hint_label.setText("还需：" + "；".join(problems) if text and problems else "")
 
@@ -342,6 +381,8 @@ class ChangePasswordDialog(ServiceDialog):
         if new != self.repeat_edit.text():
             self.error_label.setText("两次输入的新密码不一致")
             return
+        from app.services import accounts
+
         self.call_service(
             lambda: accounts.change_password(self.rt, self.session, old, new),
             lambda _none: self.accept(),
@@ -386,6 +427,8 @@ class UnlockDialog(ServiceDialog):
         if not password:
             self.error_label.setText("请输入密码")
             return
+        from app.services import accounts
+
         self.call_service(
             lambda: accounts.unlock_session(self.rt, self.session, password),
             lambda _none: self.accept(),

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from helpers.factories import TOWNSHIP, make_user
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication, QDialog
 
 from app.domain.roles import Role
 from app.security.keystore import PASSPHRASE_ENV
 from app.services import accounts, audit
-from app.ui.application import ask_passphrase, pick_font_family, run_sessions
+from app.ui.application import ask_passphrase, make_app, run_sessions, start_login
 from app.ui.login import KEY_DESK, KEY_TOWNSHIP, KEY_USERNAME, LoginDialog
 
 NEW_PASSWORD = "Qinghe#2026new"
@@ -129,15 +129,36 @@ def test_empty_fields_are_asked_for_without_a_service_call(qtbot, rt, world, set
     assert audit.events_for("account", "") == []
 
 
-def test_client_start_picks_a_chinese_font_and_the_passphrase_from_env(monkeypatch):
-    assert pick_font_family(["DejaVu Sans", "WenQuanYi Zen Hei", "Noto Sans CJK SC"]) == (
-        "Noto Sans CJK SC"
-    )
-    assert pick_font_family(["DejaVu Sans"]) is None
+def test_client_start_prefers_chinese_fonts_and_the_passphrase_from_env(monkeypatch):
+    families = make_app([]).font().families()
+    assert families[:3] == ["Microsoft YaHei UI", "Microsoft YaHei", "Noto Sans CJK SC"]
     monkeypatch.setenv(PASSPHRASE_ENV, "Long-passphrase-2026")
     assert ask_passphrase() == "Long-passphrase-2026"
 
 
 def test_closing_the_login_ends_the_client(qtbot, rt, monkeypatch):
     monkeypatch.setattr(LoginDialog, "exec", lambda self: QDialog.DialogCode.Rejected)
-    assert run_sessions(QApplication.instance(), rt, None) == 0
+    dialog = LoginDialog(rt, QSettings(str(rt.data_dir / "c.ini"), QSettings.Format.IniFormat))
+    assert run_sessions(QApplication.instance(), dialog, dialog.settings, None) == 0
+
+
+def test_login_window_shows_before_the_database_opens_and_logs_in_once_it_has(
+    qtbot, rt, world, monkeypatch, tmp_path
+):
+    """The clerk may type and press 登录 at once; the login goes through when the database
+    (opened in the background) is ready."""
+    from app.ui import application
+
+    # The test's database is already open: stand in for the background thread ourselves.
+    monkeypatch.setattr(application.DatabaseOpener, "start", lambda self: None)
+    settings = QSettings(str(tmp_path / "c.ini"), QSettings.Format.IniFormat)
+    dialog, _opener = start_login(rt.data_dir, settings)
+    qtbot.addWidget(dialog)
+    assert dialog.isVisible() and dialog.rt is None
+    password = world.passwords["window1"]
+    qtbot.keyClicks(dialog.username_edit, "window1")
+    qtbot.keyClicks(dialog.password_edit, password)
+    dialog.submit()
+    assert "正在打开数据库" in dialog.error_label.text()
+    dialog.attach_runtime(rt)  # what the background thread's signal does
+    qtbot.waitUntil(lambda: dialog.session is not None or dialog.change_dialog is not None)
