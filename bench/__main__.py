@@ -19,14 +19,17 @@ def main() -> int:
     import tempfile
     from pathlib import Path
 
-    from bench import documents, queues
-    from bench.data import demo_runtime
+    from bench import client, documents, queues
+    from bench.data import CACHE, demo_runtime, schema_key
 
     results = documents.receipt(args.quick)
     rt = demo_runtime(cases)
     results += queues.run(rt)
     with tempfile.TemporaryDirectory() as tmp:
         results += documents.monthly_stats(rt, Path(tmp))
+    rt.close()
+    results += client.cold_start(CACHE / f"demo-{cases}-{schema_key()}", args.quick)
+    results += client.memory(cases)
     failed = [r["name"] for r in results if not r["ok"]]
     if failed:
         print("未达标：" + "、".join(failed), file=sys.stderr)
