@@ -59,9 +59,107 @@ def generic_main_screen(data: PreviewData) -> QWidget:
     return window
 
 
+def _window_main(data: PreviewData) -> QWidget:
+    from app.ui.main_window import MainWindow
+    from app.ui.workspaces.window import WindowWorkspace
+
+    return MainWindow(preview_context(data, "window1", "A1"), workspace_factory=WindowWorkspace)
+
+
+def window_queue_screen(data: PreviewData) -> QWidget:
+    """综合窗口: the desk's queue with a received case whose materials are not complete."""
+    from app.ui.workspaces.window import WindowWorkspace
+
+    window = _window_main(data)
+    workspace = window.workspace  # type: ignore[attr-defined]
+    assert isinstance(workspace, WindowWorkspace)
+    model = workspace.queue.model
+    rows = [r for r in range(model.rowCount()) if model.line(r).row.state == "received"]
+    workspace.queue.table.selectRow(rows[0] if rows else 0)
+    workspace.panel.tabs.setCurrentIndex(1)  # the materials, as checked at the counter
+    return window
+
+
+def window_intake_screen(data: PreviewData) -> QWidget:
+    """新建接件: an item found by its pinyin initials, the applicant half typed in."""
+    from app.ui.workspaces.window import WindowWorkspace
+
+    window = _window_main(data)
+    workspace = window.workspace  # type: ignore[attr-defined]
+    assert isinstance(workspace, WindowWorkspace)
+    workspace.new_case()
+    page = workspace.intake
+    page.picker.search_edit.setText("db")
+    page.picker.refresh()
+    page.picker.choose_current()
+    applicant = page.applicant
+    applicant.id_field.number_edit.setText("370902196203154425")
+    applicant.name_edit.setText("王秀兰")
+    applicant.phone_edit.setText("13938506127")
+    applicant.address_edit.setText("青禾县青禾镇东王村三组")
+    applicant.address_edit.setFocus()
+    return window
+
+
+def _immediate_case_at_station(data: PreviewData, station: str) -> None:
+    """A 即办件 accepted and routed minutes ago: its applicant waits at the station's desk."""
+    import random
+
+    from app.domain.case import Action
+    from app.domain.states import MaterialStatus
+    from app.services import cases, catalog
+    from app.services.demo import DemoBuilder
+
+    window = preview_context(data, "window1", "A1").actor
+    item = next(
+        i
+        for i in catalog.get_catalog().township_items()
+        if i.station == station and i.promised_limit_days == 0
+    )
+    builder = DemoBuilder(data.rt, random.Random(7), data.rt.now())
+    who = builder.person(data.rt.today())
+    request = cases.IntakeRequest(
+        item_code=item.code,
+        applicant=who,
+        materials=tuple(
+            cases.MaterialInput(m.name, MaterialStatus.RECEIVED) for m in item.materials
+        ),
+        form_data=builder.form_data(item, who, data.rt.today()),
+    )
+    ref = cases.intake(data.rt, window, request)
+    for action in (Action.ACCEPT, Action.ROUTE):
+        ref = cases.act(data.rt, window, ref.id, action, {}, expected_version=ref.version)
+
+
+def station_screen(data: PreviewData) -> QWidget:
+    """站办所 劳动保障所: its queue by deadline, a 即办件 waiting on top and open."""
+    from app.ui.main_window import MainWindow
+
+    _immediate_case_at_station(data, "laodong")
+    window = MainWindow(preview_context(data, "st_laodong", "S1"))
+    window.workspace.queue.table.selectRow(0)
+    return window
+
+
+def issuance_screen(data: PreviewData) -> QWidget:
+    """出件: decided cases waiting for issue; a notified one open, ready to hand out."""
+    from app.ui.main_window import MainWindow
+
+    window = MainWindow(preview_context(data, "issue1", "C1"))
+    queue = window.workspace.queue
+    model = queue.model
+    ready = [r for r in range(model.rowCount()) if model.line(r).row.state == "ready_to_issue"]
+    queue.table.selectRow(ready[0] if ready else 0)
+    return window
+
+
 SCREENS: list[Screen] = [
     Screen("login", login_screen, full_screen=False),
     Screen("main_generic", generic_main_screen),
+    Screen("window_queue", window_queue_screen),
+    Screen("window_intake", window_intake_screen),
+    Screen("station", station_screen),
+    Screen("issuance", issuance_screen),
 ]
 
 

@@ -1,0 +1,1 @@
+"""Case-action dialogs shared by the workspaces."""
