@@ -89,7 +89,7 @@ def window_intake_screen(data: PreviewData) -> QWidget:
     assert isinstance(workspace, WindowWorkspace)
     workspace.new_case()
     page = workspace.intake
-    page.picker.search_edit.setText("db")
+    page.picker.search_edit.setText("zdsh")
     page.picker.refresh()
     page.picker.choose_current()
     applicant = page.applicant

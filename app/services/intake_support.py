@@ -15,7 +15,7 @@ from app.domain.roles import Actor
 from app.domain.states import MaterialStatus
 from app.services import attachments, cases
 from app.services.case_view import CaseDetail
-from app.services.catalog import get_catalog, search_items
+from app.services.catalog import get_catalog, initials, search_items
 from app.services.people import MIN_OVERRIDE_REASON, RESIDENT_ID, USCC
 from app.store import db as dbmod
 from app.store.models import CaseRecord
@@ -103,12 +103,34 @@ def suggested_items(rt: Runtime, actor: Actor, text: str = "") -> list[ItemChoic
 
     if text.strip():
         found = search_items(text, limit=len(catalog.items))
+        # Keywords by their initials too: "db" finds 最低生活保障申请 through 低保.
+        needle = text.strip().lower()
+        found += [
+            item
+            for item in catalog.items
+            if item not in found and any(needle in initials(k) for k in item.keywords)
+        ]
         order = {item.code: n for n, item in enumerate(found)}
-        found.sort(key=lambda i: (-usage.counts.get(i.code, 0), order[i.code]))
+        found.sort(
+            key=lambda i: (_match_rank(i, needle), -usage.counts.get(i.code, 0), order[i.code])
+        )
         return [choice(item) for item in found]
     first = [catalog.item(c) for c in (*usage.recent, *frequent) if catalog.has_item(c)]
     seen = {item.code for item in first}
     return [choice(item) for item in (*first, *(i for i in catalog.items if i.code not in seen))]
+
+
+def _match_rank(item: Item, needle: str) -> int:
+    """How well `needle` names the item: its name or initials first, then its keywords;
+    a match at the start beats one inside."""
+    name, short = item.name.lower(), initials(item.name)
+    if name.startswith(needle) or short.startswith(needle):
+        return 0
+    if needle in name or needle in short or needle in item.code.lower():
+        return 1
+    if any(k.startswith(needle) or initials(k).startswith(needle) for k in item.keywords):
+        return 2
+    return 3
 
 
 @dataclass(frozen=True)
@@ -201,25 +223,25 @@ class GapLine:
     status: MaterialStatus
     required: bool
     reason: str
-    gap: bool  # missing or defective: belongs on the 一次性告知书
+    gap: bool  # required and missing or defective: must be on the 一次性告知书
 
 
 _GAPS = (MaterialStatus.MISSING, MaterialStatus.DEFECTIVE)
 _DEFAULT_REASONS = {
     MaterialStatus.MISSING: "未提交该材料",
     MaterialStatus.DEFECTIVE: "材料不符合要求",
-    MaterialStatus.DEFERRED: "容缺受理，须按期补交",
 }
 
 
 def gap_lines(detail: CaseDetail) -> list[GapLine]:
-    """Every material of the case with a suggested reason; gaps (missing or defective)
-    are marked so the dialog can pre-select all of them (一次性告知: every gap at once)."""
+    """Every material of the case; the gaps (required, missing or defective) come with a
+    suggested reason so the dialog can pre-select them all (一次性告知: every gap at once)."""
     lines = []
     for m in detail.materials:
         status = MaterialStatus(m.status)
         reason = m.reason or _DEFAULT_REASONS.get(status, "")
-        lines.append(GapLine(m.name, status, m.required, reason, status in _GAPS))
+        gap = m.required and status in _GAPS
+        lines.append(GapLine(m.name, status, m.required, reason if gap else m.reason, gap))
     return lines
 
 
@@ -227,7 +249,7 @@ def supplement_lines(detail: CaseDetail) -> list[str]:
     """What the applicant was asked to bring: the notice's items, then other open gaps."""
     names = [str(i.get("name", "")) for i in detail.correction_items if i.get("name")]
     for m in detail.materials:
-        if MaterialStatus(m.status) in _GAPS and m.name not in names:
+        if m.required and MaterialStatus(m.status) in _GAPS and m.name not in names:
             names.append(m.name)
     return names
 
