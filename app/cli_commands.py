@@ -13,9 +13,9 @@ from app.services.runtime import Runtime
 
 def _runtime() -> Runtime:
     from app.envvars import default_data_dir
-    from app.services.runtime import open_runtime
     from app.security.keystore import console_passphrase
     from app.services.logs import setup_logging
+    from app.services.runtime import open_runtime
 
     # Logging first: opening the runtime may warn (no keyring, calendar gaps), and a warning
     # without a handler would reach the console as an English line.

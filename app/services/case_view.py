@@ -17,7 +17,7 @@ from app.domain.states import CaseState
 from app.domain.workflow import can
 from app.security.pii import KIND_ID_NUMBER, KIND_PHONE
 from app.services import audit
-from app.services.people import USCC
+from app.services.people import USCC, id_type_label
 from app.store import db as dbmod
 from app.store.models import ApplicantRecord, CaseMaterialRecord, CaseRecord
 from app.store.queries import (
@@ -176,7 +176,7 @@ def get_case(rt: Runtime, actor: Actor, case_id: int) -> CaseDetail:
         handling_mode=case.handling_mode,
         applicant_name=applicant.name,
         applicant_kind=applicant.kind,
-        applicant_id_type=applicant.id_type,
+        applicant_id_type=id_type_label(applicant.id_type),
         applicant_id_masked=full_id if applicant.id_type == USCC else mask_id(full_id),
         applicant_phone_masked=mask_phone(_decrypt(rt, applicant.phone_cipher, "applicant.phone")),
         applicant_address_masked=mask_address(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -120,6 +120,25 @@ def _next_case_no(actor: Actor, day: date) -> str:
     return make_case_no(actor.township, actor.desk, day, int(serial))
 
 
+def form_errors(item: Item, data: Mapping[str, Any], accepted: Iterable[str]) -> dict[str, str]:
+    """The application form's errors, except an ID field repeating a number the clerk already
+    accepted (a checksum failure overridden with a reason): it must not be refused twice."""
+    numbers = {n.strip().upper() for n in accepted if n.strip()}
+    id_fields = {f.key for f in item.form if f.type in ("id_number", "uscc")}
+    return {
+        key: message
+        for key, message in validate_form(item, dict(data)).items()
+        if not (key in id_fields and str(data.get(key) or "").strip().upper() in numbers)
+    }
+
+
+def _accepted_numbers(req: IntakeRequest) -> list[str]:
+    people: list[PersonInput | ProxyInput] = [req.applicant]
+    if req.proxy is not None:
+        people.append(req.proxy)
+    return [p.id_number for p in people if len(p.override_reason.strip()) >= 4]
+
+
 def _check_intake(actor: Actor, req: IntakeRequest, item: Item) -> None:
     if actor.role is not Role.WINDOW:
         raise PermissionDenied(f"{actor.role.label}不能接件，接件由综合窗口办理")
@@ -131,7 +150,7 @@ def _check_intake(actor: Actor, req: IntakeRequest, item: Item) -> None:
         raise ValidationError("帮代办、上门代办须登记代办人", field="proxy")
     if req.proxy is not None and len(req.authorisation.strip()) < 2:
         raise ValidationError("请填写委托授权情况（如：已签署帮代办委托书）", field="authorisation")
-    errors = validate_form(item, dict(req.form_data))
+    errors = form_errors(item, req.form_data, _accepted_numbers(req))
     if errors:
         labels = {f.key: f.label for f in item.form}
         text = "；".join(f"{labels.get(k, k)}：{v}" for k, v in errors.items())

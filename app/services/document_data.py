@@ -12,6 +12,7 @@ from app.services import settings
 from app.services.cases import HANDLING_MODES
 from app.services.catalog import get_item
 from app.services.org import station_name
+from app.services.people import id_type_label
 from app.store.models import (
     AccountRecord,
     AttachmentRecord,
@@ -64,7 +65,7 @@ def _decrypt(rt: Runtime, blob: Any, context: str) -> str:
 def _party(rt: Runtime, record: Any, prefix: str, *, with_address: bool = False) -> Party:
     return Party.from_full(
         record.name,
-        record.id_type,
+        id_type_label(record.id_type),
         _decrypt(rt, record.id_cipher, f"{prefix}.id"),
         _decrypt(rt, record.phone_cipher, f"{prefix}.phone"),
         _decrypt(rt, record.address_cipher, f"{prefix}.address") if with_address else "",

@@ -58,6 +58,13 @@ class ApplicantSummary:
     has_address: bool
 
 
+def id_type_label(id_type: str) -> str:
+    """The Chinese name of an ID type (stored as its code for the other document types)."""
+    from forms.validators import ID_TYPES
+
+    return ID_TYPES.get(id_type, id_type)
+
+
 def check_identity(id_type: str, raw: str, override_reason: str, *, field: str) -> str:
     """The normalised number; a checksum-only failure passes with a recorded reason."""
     if id_type == RESIDENT_ID:
@@ -110,7 +117,14 @@ def save_applicant(rt: Runtime, person: PersonInput) -> ApplicantRecord:
         raise ValidationError("请填写申请人姓名或单位名称", field="name")
     id_type = USCC if person.kind == "org" else person.id_type
     id_number = check_identity(id_type, person.id_number, person.override_reason, field="id_number")
-    phone = check_phone_number(person.phone, field="phone", required=person.kind == "person")
+    id_index = rt.cipher.blind_index(id_number, kind=KIND_ID_NUMBER)
+    existing = ApplicantRecord.get_or_none(
+        (ApplicantRecord.id_index == id_index) & (ApplicantRecord.id_type == id_type)
+    )
+    # A returning applicant keeps the phone on record unless a new one is typed.
+    keeps_phone = existing is not None and existing.phone_cipher is not None
+    required = person.kind == "person" and not keeps_phone
+    phone = check_phone_number(person.phone, field="phone", required=required)
     values = _numbers(rt, "applicant", id_number, phone)
     values.update(name=name, kind=person.kind, id_type=id_type, legal_rep=person.legal_rep.strip())
     values["id_override_reason"] = person.override_reason.strip()
@@ -119,9 +133,6 @@ def save_applicant(rt: Runtime, person: PersonInput) -> ApplicantRecord:
             person.address.strip(), context="applicant.address"
         )
     now = rt.now()
-    existing = ApplicantRecord.get_or_none(
-        (ApplicantRecord.id_index == values["id_index"]) & (ApplicantRecord.id_type == id_type)
-    )
     if existing is None:
         return ApplicantRecord.create(**values, created_at=now, updated_at=now)
     ApplicantRecord.update(**values, updated_at=now).where(

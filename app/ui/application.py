@@ -106,10 +106,10 @@ class DatabaseOpener(QObject):
 
     def _work(self) -> None:
         try:
+            from pathlib import Path
+
             from app.services import logs
             from app.services.runtime import open_runtime
-
-            from pathlib import Path
 
             data_dir = Path(self.data_dir)
             logs.setup_logging(data_dir)

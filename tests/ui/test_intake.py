@@ -375,12 +375,6 @@ def test_a_failing_save_leaves_nothing_behind(qtbot, rt, world, make_ctx, monkey
     assert page.item is not None  # the draft is still there to try again
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="forms.schema.validate_form (run by cases._check_intake, and by the page to match "
-    "it) rejects a form ID field whose checksum fails even when the applicant's override "
-    "reason was accepted: such an applicant cannot apply for an item asking the ID again",
-)
 def test_overridden_id_in_a_mirrored_form_field(qtbot, rt, world, make_ctx):
     item = world.township_item("minzheng")  # its form has an id_number field
     who = person()

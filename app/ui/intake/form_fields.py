@@ -20,8 +20,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.services.cases import form_errors
 from app.ui.intake.common import Level, MessageLabel, Problem, mark
-from forms.schema import FormField, Item, validate_form
+from forms.schema import FormField, Item
 
 # Form fields that repeat what the applicant section already holds: left empty, they take
 # the applicant's value, so a number is typed (and shown) once only.
@@ -213,7 +214,12 @@ class FormFieldsWidget(QScrollArea):
         return data
 
     def _errors(self) -> dict[str, str]:
-        return validate_form(self.item, self.values()) if self.item is not None else {}
+        if self.item is None:
+            return {}
+        # The applicant's number counts as accepted once its own check passed (or was
+        # overridden with a reason): the same rule as the service.
+        _kind, applicant = self.applicant_values()
+        return form_errors(self.item, self.values(), [applicant.get("id_number", "")])
 
     def _typing(self, row: FieldRow) -> None:
         mark(row.widget, False)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QUrl
-from PySide6.QtGui import QDesktopServices, QKeySequence
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QWidget
 
 from app.domain.case import Action
@@ -34,10 +34,13 @@ class ActionBar(QWidget):
         self, action: Action, text: str, shortcut: str, slot: Callable[[], None]
     ) -> QPushButton:
         button = QPushButton(f"{text}（{shortcut}）" if shortcut else text)
-        if shortcut:
-            button.setShortcut(QKeySequence(shortcut))
         button.setEnabled(False)
         button.clicked.connect(lambda: self._run(slot))
+        if shortcut:
+            # A QShortcut clicks at once; a button's own shortcut animates for ~100 ms first.
+            key = QShortcut(QKeySequence(shortcut), self.window() or self)
+            key.setContext(Qt.ShortcutContext.WindowShortcut)
+            key.activated.connect(lambda: button.click() if button.isEnabled() else None)
         self._layout.addWidget(button)
         self.buttons[action] = button
         return button
