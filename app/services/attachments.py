@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,6 +12,7 @@ from app.domain.roles import Actor, Role
 from app.domain.states import CaseState
 from app.services import audit
 from app.services.case_view import load_visible
+from app.services.files import write_atomically
 from app.store import db as dbmod
 from app.store.models import AttachmentRecord
 
@@ -60,13 +60,7 @@ def store_blob(rt: Runtime, data: bytes) -> str:
     target = blob_path(rt, digest)
     if target.exists():
         return digest
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{digest}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, target)
+    write_atomically(target, data)
     return digest
 
 

@@ -4,7 +4,6 @@ the same document. A second click while one is being made never makes a second o
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 from dataclasses import dataclass
 from datetime import date
@@ -19,6 +18,7 @@ from app.domain.roles import Actor, Role
 from app.domain.states import CaseState
 from app.services import audit, document_data
 from app.services.case_view import load_visible
+from app.services.files import write_atomically
 from app.store import db as dbmod
 from app.store.models import CaseCounterRecord, CaseRecord, DocumentRecord, TownshipRecord
 
@@ -129,16 +129,6 @@ def _reserve(
         return found
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
 def _file_ok(rt: Runtime, row: DocumentRecord) -> bool:
     path = rt.documents_dir / row.path
     if row.status != "issued" or not path.is_file():
@@ -183,7 +173,7 @@ def issue(
 
         pdf = render_pdf(kind, data)
         relative = Path(str(row.issued_at.year)) / f"{kind}-{row.id:08d}.pdf"
-        _write_atomically(rt.documents_dir / relative, pdf)
+        write_atomically(rt.documents_dir / relative, pdf)
         digest = hashlib.sha256(pdf).hexdigest()
         with dbmod.write_transaction():
             DocumentRecord.update(status="issued", sha256=digest, path=str(relative)).where(
@@ -286,7 +276,7 @@ def render_samples(rt: Runtime, actor: Actor, outdir: Path) -> list[Path]:
     for n, kind in enumerate(KINDS, start=1):
         data = _sample(rt, kind, f"样张{n:02d}")
         path = outdir / f"{n:02d}-{kind}-{rule_for(kind).title}.pdf"
-        _write_atomically(path, render_pdf(kind, data))  # type: ignore[arg-type]
+        write_atomically(path, render_pdf(kind, data))  # type: ignore[arg-type]
         written.append(path)
     with dbmod.write_transaction():
         audit.record(

@@ -110,3 +110,19 @@ def widget_texts(root: QWidget) -> list[str]:
 @pytest.fixture
 def texts_of() -> Callable[[QWidget], list[str]]:
     return widget_texts
+
+
+@pytest.fixture(autouse=True)
+def _no_viewer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Documents are produced but not opened in the system viewer during tests."""
+    from app.ui.widgets import actions
+
+    monkeypatch.setattr(actions, "OPEN_DOCUMENTS", False)
+
+
+@pytest.fixture
+def boxes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """QMessageBox.warning replaced by a recorder of the Chinese texts."""
+    shown: list[str] = []
+    monkeypatch.setattr(errors.QMessageBox, "warning", lambda _p, _t, text: shown.append(text))
+    return shown

@@ -3,7 +3,6 @@ carrier and tracking number, close with the 好差评 rating; stale cases; maske
 
 from __future__ import annotations
 
-import pytest
 from helpers.factories import drive, intake, make_case, person
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
@@ -13,27 +12,12 @@ from app.domain.masking import find_unmasked_ids
 from app.domain.states import CaseState
 from app.services import audit, case_view, documents
 from app.store.models import EvaluationRecord
-from app.ui import errors
 from app.ui.dialogs.decision import ActionDialog
 from app.ui.dialogs.issue import CloseDialog, IssueDialog, NotifyDialog
 from app.ui.tasks import wait_all
-from app.ui.widgets import actions
 from app.ui.workspaces.issuance import IssuanceWorkspace
 
 BUTTONS = (Action.NOTIFY, Action.ISSUE, Action.CLOSE)
-
-
-@pytest.fixture(autouse=True)
-def _no_viewer(monkeypatch):
-    monkeypatch.setattr(actions, "OPEN_DOCUMENTS", False)
-
-
-@pytest.fixture
-def boxes(monkeypatch) -> list[str]:
-    """QMessageBox.warning replaced by a recorder of the Chinese texts."""
-    shown: list[str] = []
-    monkeypatch.setattr(errors.QMessageBox, "warning", lambda _p, _t, text: shown.append(text))
-    return shown
 
 
 def _workspace(qtbot, ctx) -> IssuanceWorkspace:

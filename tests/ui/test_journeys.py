@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 
-import pytest
 from helpers.factories import form_data, person
 from helpers.intake_steps import (
     choose_item,
@@ -24,17 +23,11 @@ from app.services import case_view, documents
 from app.store.models import EvaluationRecord
 from app.ui.main_window import MainWindow
 from app.ui.tasks import wait_all
-from app.ui.widgets import actions
 from app.ui.workspaces.issuance import IssuanceWorkspace
 from app.ui.workspaces.station import StationWorkspace
 from app.ui.workspaces.window import WindowWorkspace
 
 CTRL = Qt.KeyboardModifier.ControlModifier
-
-
-@pytest.fixture(autouse=True)
-def _no_viewer(monkeypatch):
-    monkeypatch.setattr(actions, "OPEN_DOCUMENTS", False)
 
 
 def _desk(qtbot, ctx, factory):

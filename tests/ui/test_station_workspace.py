@@ -3,7 +3,6 @@ on the spot with F2 and Enter, only this station's cases, buttons following the 
 
 from __future__ import annotations
 
-import pytest
 from helpers.factories import drive, make_case
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLineEdit
@@ -12,28 +11,13 @@ from app.domain.case import Action
 from app.domain.masking import find_unmasked_ids
 from app.domain.states import CaseState
 from app.services import audit, case_view, intake_support
-from app.ui import errors
 from app.ui.dialogs.correction import CorrectionDialog
 from app.ui.dialogs.decision import STANDARD_APPROVAL, ActionDialog, ApproveDialog, DenyDialog
 from app.ui.tasks import wait_all
-from app.ui.widgets import actions
 from app.ui.widgets.queue import COL_ITEM
 from app.ui.workspaces.station import IMMEDIATE_NOTE, StationWorkspace
 
 BUTTONS = (Action.APPROVE, Action.DENY, Action.REQUEST_CORRECTION)
-
-
-@pytest.fixture(autouse=True)
-def _no_viewer(monkeypatch):
-    monkeypatch.setattr(actions, "OPEN_DOCUMENTS", False)
-
-
-@pytest.fixture
-def boxes(monkeypatch) -> list[str]:
-    """QMessageBox.warning replaced by a recorder of the Chinese texts."""
-    shown: list[str] = []
-    monkeypatch.setattr(errors.QMessageBox, "warning", lambda _p, _t, text: shown.append(text))
-    return shown
 
 
 def _workspace(qtbot, ctx) -> StationWorkspace:

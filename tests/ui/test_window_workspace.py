@@ -4,7 +4,6 @@ stale cases, one document per double click, and no unmasked numbers on screen.""
 
 from __future__ import annotations
 
-import pytest
 from helpers.factories import drive, form_data, intake, make_case, person
 from helpers.intake_steps import (
     choose_item,
@@ -25,30 +24,15 @@ from app.domain.states import CaseState, MaterialStatus
 from app.services import audit, case_view, documents, intake_support
 from app.services.people import ProxyInput
 from app.store.models import OutboxRecord
-from app.ui import errors
 from app.ui.dialogs.correction import CorrectionDialog
 from app.ui.dialogs.decision import ActionDialog
 from app.ui.dialogs.refusal import RefusalDialog, WithdrawDialog
 from app.ui.dialogs.supplement import SupplementDialog
 from app.ui.main_window import MainWindow
-from app.ui.widgets import actions
 from app.ui.workspaces import workspace_for
 from app.ui.workspaces.window import PAGE_INTAKE, PAGE_WORK, WindowWorkspace
 
 CTRL = Qt.KeyboardModifier.ControlModifier
-
-
-@pytest.fixture(autouse=True)
-def _no_viewer(monkeypatch):
-    monkeypatch.setattr(actions, "OPEN_DOCUMENTS", False)
-
-
-@pytest.fixture
-def boxes(monkeypatch) -> list[str]:
-    """QMessageBox.warning replaced by a recorder of the Chinese texts."""
-    shown: list[str] = []
-    monkeypatch.setattr(errors.QMessageBox, "warning", lambda _p, _t, text: shown.append(text))
-    return shown
 
 
 def _desk(qtbot, ctx) -> tuple[MainWindow, WindowWorkspace]:

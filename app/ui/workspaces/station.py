@@ -37,6 +37,7 @@ from app.ui.widgets.case_panel import CasePanel
 from app.ui.widgets.documents import DocumentsBox
 from app.ui.widgets.queue import COL_ITEM, QueueWidget
 from app.ui.workspaces import Workspace, register
+from app.ui.workspaces.case_display import CaseOnDisplay
 
 IMMEDIATE_TAG = "即办"
 IMMEDIATE_COLOURS = ("#c5221f", "#ffffff")  # (badge, text): it cannot be overlooked
@@ -100,7 +101,7 @@ class ImmediateMark(QStyledItemDelegate):
         painter.restore()
 
 
-class DeskWorkspace(Workspace):
+class DeskWorkspace(CaseOnDisplay, Workspace):
     """The role's queue on the left; on the right the action buttons above the case view,
     whose tabs end with the case's documents. Subclasses add their buttons to `self.bar`.
 
@@ -143,28 +144,6 @@ class DeskWorkspace(Workspace):
         self.panel.caseLoaded.connect(self._loaded)
 
     # --- showing ------------------------------------------------------------------------
-
-    @property
-    def detail(self) -> CaseDetail | None:
-        return self.panel.detail
-
-    def show_case(self, case_id: int) -> None:
-        self.panel.show_case(case_id)
-        if self.panel.detail is None:
-            self._loaded(None)
-
-    def open_case(self, case_id: int) -> None:
-        """Enter on a row: show the case and move the keyboard into it."""
-        self.show_case(case_id)
-        self.panel.tabs.setFocus()
-
-    def reload_case(self) -> None:
-        """Show the case on display as it is now (after an action, a refresh, another desk)."""
-        if self.panel.detail is None:
-            return
-        self.panel.reload()
-        if self.panel.detail is None:
-            self._loaded(None)
 
     def _loaded(self, detail: CaseDetail | None) -> None:
         self.documents.show_case(detail.id if detail else None)

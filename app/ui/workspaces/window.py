@@ -40,6 +40,7 @@ from app.ui.widgets.case_panel import CasePanel
 from app.ui.widgets.documents import DocumentsBox
 from app.ui.widgets.queue import QueueWidget
 from app.ui.workspaces import Workspace, register
+from app.ui.workspaces.case_display import CaseOnDisplay
 from app.ui.workspaces.window_lists import FollowUpQueue, case_hint
 from forms.schema import Item
 
@@ -63,7 +64,7 @@ DONE_TEXT: dict[Action, str] = {
 
 
 @register(Role.WINDOW)
-class WindowWorkspace(Workspace):
+class WindowWorkspace(CaseOnDisplay, Workspace):
     """The window's day: new cases, decisions at the counter, and the cases that come back."""
 
     title = "综合窗口"
@@ -206,26 +207,6 @@ class WindowWorkspace(Workspace):
         self.queue.table.setFocus()
 
     # --- the case on display ------------------------------------------------------------
-
-    @property
-    def detail(self) -> CaseDetail | None:
-        return self.panel.detail
-
-    def show_case(self, case_id: int) -> None:
-        self.panel.show_case(case_id)
-        if self.panel.detail is None:
-            self._loaded(None)
-
-    def open_case(self, case_id: int) -> None:
-        self.show_case(case_id)
-        self.panel.tabs.setFocus()
-
-    def reload_case(self) -> None:
-        if self.panel.detail is None:
-            return
-        self.panel.reload()
-        if self.panel.detail is None:
-            self._loaded(None)
 
     def _loaded(self, detail: CaseDetail | None) -> None:
         case_id = detail.id if detail else None
