@@ -139,6 +139,9 @@ class Template:
 
 
 class CaseMachine(RuleBasedStateMachine):
+    """Cases on one township node, driven by every kind of account; the model says what
+    must happen."""
+
     template: Template
 
     def __init__(self) -> None:
@@ -169,7 +172,9 @@ class CaseMachine(RuleBasedStateMachine):
         for kind, gap in (("promised", True), ("immediate", False), ("county", False)):
             self.take_in(kind, gap)
 
-    @precondition(lambda self: len(self.cases) < 6)
+    @precondition(
+        lambda self: len(self.cases) < 8 and sum(c.state not in FINAL for c in self.cases) < 3
+    )
     @rule(kind=st.sampled_from(["promised", "immediate", "county"]), gap=st.booleans())
     def take_in(self, kind: str, gap: bool) -> None:
         item = self.items[kind]
@@ -188,7 +193,9 @@ class CaseMachine(RuleBasedStateMachine):
         case, or a legal move."""
         for _ in range(rnd.randint(1, 3)):
             self.clock.advance(days=rnd.randint(0, 3), hours=rnd.randint(0, 8))
-            case = rnd.choice(self.cases)
+            # Finished cases refuse everything: look at them in random mode only.
+            open_cases = [c for c in self.cases if c.state not in FINAL]
+            case = rnd.choice(self.cases if mode == "random" else open_cases or self.cases)
             if mode == "random":
                 self.attempt(case, rnd.choice(WHO), rnd.choice(list(Action)), rnd.random() < 0.5)
             elif mode == "near_miss":
@@ -196,7 +203,7 @@ class CaseMachine(RuleBasedStateMachine):
             elif mode == "probe":
                 self.probe(case)
             else:
-                self.forward(rnd)
+                self.forward(case, rnd)
 
     def probe(self, case: ModelCase) -> None:
         """Every role and action the model says must be refused, with valid data."""
@@ -214,13 +221,9 @@ class CaseMachine(RuleBasedStateMachine):
         if moves:
             self.attempt(case, *rnd.choice(moves))
 
-    def forward(self, rnd: random.Random) -> None:
-        """A legal move on an open case; detours and endings only now and then, so that
-        random journeys also get to the end of the workflow."""
-        pool = [c for c in self.cases if c.state not in FINAL]
-        if not pool:
-            return
-        case = rnd.choice(pool)
+    def forward(self, case: ModelCase, rnd: random.Random) -> None:
+        """A legal move; detours and endings only now and then, so that random journeys also
+        get to the end of the workflow."""
         # Applicants who do not bring the missing materials back tend to give up.
         ending = 0.3 if case.state is S.CORRECTION_REQUIRED else 0.05
         rare = {A.WITHDRAW: ending, A.REFUSE: ending, A.REQUEST_CORRECTION: 0.3}
@@ -236,7 +239,7 @@ class CaseMachine(RuleBasedStateMachine):
         """Act through the services and check the result against the model's prediction."""
         actor = self.actor(who, case)
         valid = valid or action not in INVALID
-        data = self.valid_data(action, case) if valid else INVALID[action]
+        data = self.valid_data(action, case) if valid else self.invalid_data(action, case)
         expected = self.predict(case, who, action, valid)
         events = AuditEventRecord.select().count()
         try:
@@ -318,6 +321,16 @@ class CaseMachine(RuleBasedStateMachine):
             A.COUNTY_DISPATCHED: {"method": "township_pickup"},
         }
         return table.get(action, {})
+
+    def invalid_data(self, action: Action, case: ModelCase) -> dict[str, Any]:
+        """Data the action must reject; with materials outstanding, an incomplete list."""
+        others = [m.name for m in case.item.materials if m.name not in case.outstanding]
+        if case.outstanding and action is A.SUPPLEMENT:
+            return {"received": others[:1]}
+        if case.outstanding and action is A.REQUEST_CORRECTION:
+            missing = [{"name": others[0], "reason": "须补充原件"}]
+            return {"missing": missing, "due_date": self.rt.today()}
+        return INVALID[action]
 
     def predict(self, case: ModelCase, who: str, action: Action, valid: bool) -> type | None:
         """The error class the services must raise, or None when the action must succeed."""

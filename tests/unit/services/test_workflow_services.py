@@ -14,13 +14,19 @@ from helpers.factories import SYNC, World, correction_data, drive, make_case, ma
 from helpers.fixtures import FakeClock
 
 from app.domain.case import Action
-from app.domain.errors import DomainError, KnownError, PermissionDenied, ValidationError
+from app.domain.errors import (
+    DomainError,
+    KnownError,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
 from app.domain.roles import Actor, Role
 from app.domain.states import CaseState
 from app.domain.workflow import TABLE, allowed_by_table
-from app.services import audit, cases
+from app.services import audit, case_view, cases
 from app.store.models import AuditEventRecord, CaseMaterialRecord, CaseRecord, OutboxRecord
-from app.store.queries import QueueFilter, page_cases
+from app.store.queries import page_cases
 from forms.schema import Item
 
 S, A, R = CaseState, Action, Role
@@ -179,10 +185,16 @@ def test_station_cannot_see_or_act_on_another_station_case(rt: Any, world: World
         assert "不属于本站办所" in err.message
 
     def queue(actor: Actor) -> list[int]:
-        f = QueueFilter(township=actor.township, station=actor.station, states=("in_review",))
-        return [row.id for row in page_cases(f, 0, 50)]
+        scope = case_view.visibility(actor)
+        return [row.id for row in page_cases(scope, 0, 50)]
 
     assert ref.id in queue(own) and ref.id not in queue(other)
+    with pytest.raises(NotFound):
+        case_view.get_case(rt, other, ref.id)
+    with pytest.raises(NotFound):
+        case_view.allowed_actions(other, ref.id)
+    assert case_view.get_case(rt, own, ref.id).case_no == ref.case_no
+    assert {A.APPROVE, A.DENY, A.REQUEST_CORRECTION} <= case_view.allowed_actions(own, ref.id)
     assert_done(rt, own, ref, A.APPROVE, {"opinion": "同意"}, S.DECIDED)
 
 
