@@ -97,12 +97,15 @@ def open_client() -> int:
     try:
         from app.ui.application import run
     except ModuleNotFoundError as exc:
-        # Only a build without the client lands here; a broken client must crash loudly.
-        if exc.name not in ("app.ui", "app.ui.application"):
+        # Only an installation without the client (e.g. the county server's, without Qt)
+        # lands here; a broken client must crash loudly.
+        if exc.name not in ("app.ui", "app.ui.application", "PySide6") and not str(
+            exc.name
+        ).startswith("PySide6"):
             raise
         print(
-            "桌面客户端尚未包含在本版本中：目前可使用命令行完成初始化、账号、事项目录、"
-            "节假日、留痕校验、备份恢复、演示数据和统计（bujianmian --help）。",
+            "本机没有安装桌面客户端组件（PySide6）：请安装 bujianmian[client]；"
+            "命令行功能见 bujianmian --help。",
             file=sys.stderr,
         )
         return 2

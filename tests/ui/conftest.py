@@ -34,9 +34,15 @@ def _settings_in_tmp(tmp_path: Path) -> Iterator[None]:
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
     yield
     errors.set_log_path(None)
+    import shiboken6
+
+    reports = []
     for dialog in list(errors._open_dialogs):  # a failed test must not leave crash dialogs
-        dialog.close()
+        if shiboken6.isValid(dialog):
+            reports.append(dialog.report)
+            dialog.close()
     errors._open_dialogs.clear()
+    assert not reports, "an unexpected error reached the crash dialog:\n" + "\n".join(reports)
 
 
 @pytest.fixture

@@ -7,6 +7,8 @@ import os
 import re
 import shutil
 import sqlite3
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import date
@@ -20,14 +22,39 @@ TOWNSHIP = "370999101"
 ADD_TOWNSHIP = (TOWNSHIP, "青禾镇", "--county-code", "370999", "--county-name", "青禾县")
 DEMO_CATALOG = ROOT / "forms" / "data" / "demo_county.json"
 SUBCOMMANDS = [
-    [], ["init"], ["township"], ["township", "add"], ["township", "desk"], ["user"],
-    ["user", "add"], ["user", "list"], ["user", "lock"], ["user", "unlock"],
-    ["user", "reset-password"], ["catalog"], ["catalog", "import"], ["catalog", "export"],
-    ["catalog", "list"], ["catalog", "show"], ["holidays"], ["holidays", "import"],
-    ["holidays", "show"], ["holidays", "export"], ["audit"], ["audit", "verify"], ["backup"],
-    ["restore"], ["demo"], ["stats"], ["settings"], ["settings", "list"], ["settings", "set"],
-    ["documents"], ["documents", "samples"], ["print"],
-]  # fmt: skip
+    [],
+    ["init"],
+    ["township"],
+    ["township", "add"],
+    ["township", "desk"],
+    ["user"],
+    ["user", "add"],
+    ["user", "list"],
+    ["user", "lock"],
+    ["user", "unlock"],
+    ["user", "reset-password"],
+    ["catalog"],
+    ["catalog", "import"],
+    ["catalog", "export"],
+    ["catalog", "list"],
+    ["catalog", "show"],
+    ["holidays"],
+    ["holidays", "import"],
+    ["holidays", "show"],
+    ["holidays", "export"],
+    ["audit"],
+    ["audit", "verify"],
+    ["backup"],
+    ["restore"],
+    ["demo"],
+    ["stats"],
+    ["settings"],
+    ["settings", "list"],
+    ["settings", "set"],
+    ["documents"],
+    ["documents", "samples"],
+    ["print"],
+]
 ENGLISH_HELP = ("usage:", "positional arguments", "options:", "show this help message")
 
 
@@ -116,13 +143,35 @@ def test_township_and_desk(data: Path):
 
 
 def test_user_add_list_lock_unlock_reset(data: Path):
-    out = ok(data, "user", "add", "Clerk1", "--name", "张三", "--role", "综合窗口",
-             "--township", TOWNSHIP)  # fmt: skip
+    out = ok(
+        data,
+        "user",
+        "add",
+        "Clerk1",
+        "--name",
+        "张三",
+        "--role",
+        "综合窗口",
+        "--township",
+        TOWNSHIP,
+    )
     assert "已新增账号 clerk1" in out
     initial = _password(out)
     assert _login_works(data, "clerk1", initial)
-    ok(data, "user", "add", "st1", "--name", "李四", "--role", "station", "--township", TOWNSHIP,
-       "--station", "minzheng")  # fmt: skip
+    ok(
+        data,
+        "user",
+        "add",
+        "st1",
+        "--name",
+        "李四",
+        "--role",
+        "station",
+        "--township",
+        TOWNSHIP,
+        "--station",
+        "minzheng",
+    )
     listing = ok(data, "user", "list")
     assert re.search(r"clerk1\s+张三\s+综合窗口\s+370999101\s+待修改初始密码", listing)
     assert re.search(r"st1\s+李四\s+站办所\s+370999101\s+民政（民政办）", listing)
@@ -218,8 +267,17 @@ def test_backup_then_restore_drops_later_data(data: Path, tmp_path: Path):
     target = tmp_path / "backup.sqlite3"
     assert "备份完成" in ok(data, "backup", str(target))
     assert cli(data, "backup", str(target)).code == 1  # never overwrites a backup
-    ok(data, "township", "add", "370999102", "白杨镇", "--county-code", "370999",
-       "--county-name", "青禾县")  # fmt: skip
+    ok(
+        data,
+        "township",
+        "add",
+        "370999102",
+        "白杨镇",
+        "--county-code",
+        "370999",
+        "--county-name",
+        "青禾县",
+    )
     assert _townships(data) == [TOWNSHIP, "370999102"]
     out = ok(data, "restore", str(target))
     assert "恢复前的数据库另存为" in out
@@ -264,12 +322,34 @@ def test_demo_prints_accounts_and_refuses_a_second_run(tmp_path: Path):
     assert _total(ok(tmp_path, "stats", "--month", "2001-01")) == 0
 
 
-def test_no_subcommand_says_the_client_is_missing(tmp_path: Path):
-    if (ROOT / "app" / "ui" / "application.py").exists():
-        pytest.skip("app/ui/application.py exists: a bare command now opens the desktop client")
-    result = cli(tmp_path)
-    assert result.code == 2
-    assert "桌面客户端尚未包含" in result.err
+def test_no_subcommand_opens_the_client_and_its_database(tmp_path: Path):
+    """`bujianmian` alone starts the desktop client: the login window waits for input while
+    the database is created behind it. The process is stopped by its PID."""
+    import time
+
+    from helpers.cli import _env
+
+    data, errors = tmp_path / "data", tmp_path / "stderr.txt"
+    database = data / "bujianmian.sqlite3"
+    with open(errors, "wb") as err:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "--data", str(data)],
+            cwd=ROOT,
+            env={**_env(), "QT_QPA_PLATFORM": "offscreen"},
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not database.exists():
+            assert process.poll() is None, errors.read_text(encoding="utf-8", errors="replace")
+            time.sleep(0.2)
+        assert database.exists(), "the client did not open its database"
+        time.sleep(1)
+        assert process.poll() is None  # still showing the login window
+    finally:
+        process.kill()
+        process.wait(timeout=30)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,182 @@
+"""Attachments at the county: content-addressed files, verified on arrival, never overwritten.
+
+A blob is stored as data_dir/blobs/<first two hex>/<sha256>: the name comes from the hash
+the server computed itself, never from anything the client typed. Bytes are streamed to a
+temporary file, hashed and sniffed, fsynced and renamed into place in one step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from pathlib import Path
+from typing import BinaryIO
+
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+
+from sync.protocol import MAX_BLOB_BYTES, BlobStored
+from sync.server import store
+from sync.server.context import CountyServer
+from sync.server.errors import ApiError
+from sync.server.store import CountyBlobGrantRecord, CountyBlobRecord
+
+MIME_BY_MAGIC = (
+    (b"%PDF-", "application/pdf"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+)
+_SNIFF_BYTES = 8
+_TOO_BIG = f"附件不能超过{MAX_BLOB_BYTES // (1024 * 1024)}MB"
+
+
+def sniff_mime(head: bytes) -> str | None:
+    for magic, mime in MIME_BY_MAGIC:
+        if head.startswith(magic):
+            return mime
+    return None
+
+
+def blob_path(server: CountyServer, sha256: str) -> Path:
+    # `sha256` has been matched against ^[0-9a-f]{64}$ by the route: no separators, no dots.
+    return server.blobs_dir / sha256[:2] / sha256
+
+
+def _intact(path: Path, sha256: str) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest() == sha256
+    except OSError:
+        return False
+
+
+def _check_length(request: Request) -> None:
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > MAX_BLOB_BYTES:
+        raise ApiError(413, _TOO_BIG, code="too_large")
+
+
+async def _spool(server: CountyServer, request: Request) -> tuple[Path, str, int, bytes]:
+    """Write the body to a temporary file: its path, SHA-256, size and first bytes."""
+    incoming = server.blobs_dir / ".incoming"
+    incoming.mkdir(parents=True, exist_ok=True)
+    tmp = incoming / f"{secrets.token_hex(16)}.part"
+    digest, size, head = hashlib.sha256(), 0, b""
+    try:
+        with open(tmp, "wb") as handle:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > MAX_BLOB_BYTES:
+                    raise ApiError(413, _TOO_BIG, code="too_large")
+                if len(head) < _SNIFF_BYTES:
+                    head = (head + chunk)[:_SNIFF_BYTES]
+                digest.update(chunk)
+                handle.write(chunk)
+            await run_in_threadpool(_sync, handle)
+    except ClientDisconnect:
+        tmp.unlink(missing_ok=True)
+        # Nobody is left to read the answer; a plain 4xx keeps it out of the error log.
+        raise ApiError(400, "上传中断，请重新上传", code="upload_interrupted") from None
+    except BaseException:  # too big, disk full: no half file stays behind
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp, digest.hexdigest(), size, head
+
+
+def _sync(handle: BinaryIO) -> None:
+    handle.flush()
+    os.fsync(handle.fileno())
+
+
+async def receive_blob(
+    server: CountyServer, request: Request, sha256: str, township: str
+) -> BlobStored:
+    """Store the request body as the blob `sha256` for `township` (see the module docstring)."""
+    _check_length(request)
+    tmp, actual, size, head = await _spool(server, request)
+    try:
+        if size == 0:
+            raise ApiError(422, "附件是空文件", code="empty")
+        if actual != sha256:
+            raise ApiError(
+                422, f"附件内容与地址中的 SHA-256 不符（实际为 {actual}）", code="hash_mismatch"
+            )
+        mime = sniff_mime(head)
+        if mime is None:
+            raise ApiError(415, "附件只能是 PDF、JPEG 或 PNG 文件", code="unsupported_type")
+        created = await run_in_threadpool(_commit, server, township, sha256, size, mime, tmp)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return BlobStored(sha256=sha256, size=size, mime=mime, created=created)
+
+
+def _commit(
+    server: CountyServer, township: str, sha256: str, size: int, mime: str, tmp: Path
+) -> bool:
+    """Move a verified file into place (unless an intact copy is there) and grant it."""
+    target = blob_path(server, sha256)
+    now = server.now()
+    with store.transaction(server.db):
+        row = CountyBlobRecord.get_or_none(CountyBlobRecord.sha256 == sha256)
+        # Same hash means same bytes, so a stored copy is never replaced by other bytes; a
+        # copy lost or damaged on disk is repaired from the verified upload.
+        if row is None or not _intact(target, sha256):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, target)
+        if row is None:
+            store.insert_ignore(
+                CountyBlobRecord,
+                sha256=sha256,
+                size=size,
+                mime=mime,
+                path=f"{sha256[:2]}/{sha256}",
+                created_at=now,
+            )
+        granted = (
+            CountyBlobGrantRecord.select()
+            .where(
+                (CountyBlobGrantRecord.township == township)
+                & (CountyBlobGrantRecord.sha256 == sha256)
+            )
+            .exists()
+        )
+        if not granted:
+            store.insert_ignore(
+                CountyBlobGrantRecord, township=township, sha256=sha256, created_at=now
+            )
+    return not granted
+
+
+def missing_for(township: str, hashes: list[str]) -> list[str]:
+    """The hashes `township` has not uploaded (another township's copy does not count)."""
+    wanted = list(dict.fromkeys(hashes))
+    have: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        rows = (
+            CountyBlobGrantRecord.select(CountyBlobGrantRecord.sha256)
+            .join(CountyBlobRecord, on=CountyBlobGrantRecord.sha256 == CountyBlobRecord.sha256)
+            .where(
+                (CountyBlobGrantRecord.township == township)
+                & (CountyBlobGrantRecord.sha256.in_(chunk))
+            )
+        )
+        have.update(r.sha256 for r in rows)
+    return [h for h in wanted if h not in have]
+
+
+def read_blob(server: CountyServer, sha256: str) -> tuple[bytes, str]:
+    """The bytes and type of a stored blob, checked against its hash (county staff only)."""
+    with store.connection(server.db):
+        row = CountyBlobRecord.get_or_none(CountyBlobRecord.sha256 == sha256)
+    if row is None:
+        raise ApiError(404, "附件不存在", code="not_found")
+    try:
+        data = blob_path(server, sha256).read_bytes()
+    except OSError:
+        raise ApiError(404, "附件文件缺失，请让乡镇重新上传", code="blob_lost") from None
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise ApiError(409, "附件文件已损坏（校验值不符），请让乡镇重新上传", code="blob_corrupt")
+    return data, str(row.mime)

@@ -1,0 +1,174 @@
+"""Routes a township calls: packages, blobs, its event feed, catalog and holidays."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+
+from sync.protocol import (
+    BlobStored,
+    CatalogRelease,
+    ErrorBody,
+    EventPage,
+    HandoffPackage,
+    HandoffReceipt,
+    HolidayRelease,
+    MissingBlobs,
+    MissingBlobsRequest,
+)
+from sync.server import blobs, casework, distribution, store
+from sync.server.auth import Bearer, Township, bearer_token, verify_credential
+from sync.server.context import server_of
+from sync.server.packages import receive_package, stored_receipt
+
+ERROR_TEXT = {
+    400: "请求无法解析",
+    401: "未提供凭据或凭据无效",
+    403: "无权进行此操作",
+    404: "不存在（或不属于本乡镇）",
+    409: "与已有数据冲突，须由人处理，不要自动重试",
+    413: "内容过大",
+    415: "文件类型不支持",
+    422: "内容有误（中文说明见 detail）",
+    429: "请求过于频繁",
+}
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error answers a route can give (all ErrorBody)."""
+    return {code: {"model": ErrorBody, "description": ERROR_TEXT[code]} for code in codes}
+
+
+AUTH_ERRORS = (401, 429)
+Sha256Path = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$", description="小写十六进制 SHA-256")]
+router = APIRouter(prefix="/api/v1")
+
+
+def any_caller(request: Request, credentials: Bearer) -> str:
+    """Dependency for data every caller may read: a township credential or a staff token."""
+    token = bearer_token(credentials)
+    kind = "staff" if token.startswith("bjs.") else "township"
+    verify_credential(request, kind, token)
+    return kind
+
+
+Caller = Annotated[str, Depends(any_caller)]
+
+
+@router.post(
+    "/packages",
+    response_model=HandoffReceipt,
+    status_code=201,
+    summary="移交、补正或撤回一个帮代办办件（幂等）",
+    responses={
+        200: {"model": HandoffReceipt, "description": "同一修订号的相同内容已收到：原回执"},
+        **errors(*AUTH_ERRORS, 400, 403, 409, 413, 422),
+    },
+)
+def post_package(request: Request, township: Township, package: HandoffPackage) -> Response:
+    receipt, created = receive_package(server_of(request), township, package)
+    return Response(receipt, status_code=201 if created else 200, media_type="application/json")
+
+
+@router.get(
+    "/packages/{case_uuid}/{revision}",
+    response_model=HandoffReceipt,
+    summary="查询本乡镇某办件某修订的回执（发送结果不确定时用）",
+    responses=errors(*AUTH_ERRORS, 404, 422),
+)
+def get_receipt(
+    request: Request,
+    township: Township,
+    case_uuid: UUID,
+    revision: Annotated[int, Path(ge=1, le=1_000_000)],
+) -> Response:
+    receipt = stored_receipt(server_of(request), township.code, str(case_uuid), revision)
+    return Response(receipt, media_type="application/json")
+
+
+@router.post(
+    "/blobs/missing",
+    response_model=MissingBlobs,
+    summary="列出本乡镇尚未上传的附件哈希",
+    responses=errors(*AUTH_ERRORS, 400, 413, 422),
+)
+def post_missing(request: Request, township: Township, body: MissingBlobsRequest) -> MissingBlobs:
+    with store.connection(server_of(request).db):
+        return MissingBlobs(missing=blobs.missing_for(township.code, body.hashes))
+
+
+@router.put(
+    "/blobs/{sha256}",
+    response_model=BlobStored,
+    status_code=201,
+    summary="上传一个附件（原始字节；PDF、JPEG 或 PNG，不超过20MB）",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        }
+    },
+    responses={
+        200: {"model": BlobStored, "description": "本乡镇已上传过相同内容"},
+        **errors(*AUTH_ERRORS, 400, 413, 415, 422),
+    },
+)
+async def put_blob(
+    request: Request, township: Township, sha256: Sha256Path, response: Response
+) -> BlobStored:
+    stored = await blobs.receive_blob(server_of(request), request, sha256, township.code)
+    response.status_code = 201 if stored.created else 200
+    return stored
+
+
+@router.get(
+    "/events",
+    response_model=EventPage,
+    summary="本乡镇的县级事件（按序号，从游标之后）",
+    responses=errors(*AUTH_ERRORS, 422),
+)
+def get_events(
+    request: Request,
+    township: Township,
+    after: Annotated[int, Query(ge=0, le=2**62, description="已处理到的序号")] = 0,
+    limit: Annotated[int, Query(ge=1, le=casework.EVENT_PAGE_MAX)] = 100,
+) -> EventPage:
+    return casework.list_events(server_of(request), township.code, after, limit)
+
+
+@router.get(
+    "/catalog/latest",
+    response_model=CatalogRelease,
+    summary="最新发布的事项目录",
+    responses=errors(*AUTH_ERRORS, 404),
+)
+def get_latest_catalog(request: Request, caller: Caller) -> CatalogRelease:
+    return distribution.catalog_release(server_of(request), None)
+
+
+@router.get(
+    "/catalog/{version}",
+    response_model=CatalogRelease,
+    summary="指定版本的事项目录",
+    responses=errors(*AUTH_ERRORS, 404, 422),
+)
+def get_catalog(
+    request: Request,
+    caller: Caller,
+    version: Annotated[str, Path(pattern=r"^[0-9]{4}\.[0-9]{1,2}\.[0-9]{1,3}$")],
+) -> CatalogRelease:
+    return distribution.catalog_release(server_of(request), version)
+
+
+@router.get(
+    "/holidays",
+    response_model=HolidayRelease,
+    summary="县级发布的节假日安排（全部年份）",
+    responses=errors(*AUTH_ERRORS, 404),
+)
+def get_holidays(request: Request, caller: Caller) -> HolidayRelease:
+    return distribution.holiday_release(server_of(request))
