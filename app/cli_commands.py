@@ -36,12 +36,13 @@ def _add(sub: Any, name: str, help_text: str, handler: Any) -> argparse.Argument
 
 
 def register(sub: Any) -> None:
-    from app import cli_admin, cli_data, cli_documents
+    from app import cli_admin, cli_county, cli_data, cli_documents
 
     _add(sub, "init", "创建或升级数据库（升级前自动备份）", cmd_init)
     cli_admin.register(sub)
     cli_data.register(sub)
     cli_documents.register(sub)
+    cli_county.register(sub)
 
 
 def cmd_init(args: argparse.Namespace) -> int:

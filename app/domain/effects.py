@@ -111,7 +111,9 @@ def _request_correction(facts: CaseFacts, data: Mapping[str, Any], ctx: Context)
             field="missing",
         )
     due = _date(data, "due_date", "补正期限")
-    if due < ctx.today:
+    # A county correction is the county's decision, applied when the event arrives (perhaps
+    # after an outage): its due date stands even if already past here.
+    if due < ctx.today and facts.state is not S.HANDED_OFF:
         raise ValidationError("补正期限不能早于今天", field="due_date")
     changes: dict[str, Any] = {"correction_items": items, "correction_due": due}
     if facts.accepted_on is not None and facts.paused_since is None:

@@ -42,6 +42,20 @@ def _phone(value: str) -> str | None:
     )
 
 
+def _county_url(value: str) -> str | None:
+    if re.match(r"^https?://[^\s/]+(:[0-9]+)?/?$", value):
+        return None
+    return "应为县级服务器地址，如 https://county.example:8750"
+
+
+def _ca_bundle(value: str) -> str | None:
+    from pathlib import Path
+
+    if not value or Path(value).is_file():
+        return None
+    return "应为本机上存在的证书文件（PEM）路径"
+
+
 @dataclass(frozen=True)
 class Setting:
     key: str
@@ -67,6 +81,12 @@ SETTINGS: dict[str, Setting] = {
         ),
         Setting("reconsideration_organ", "行政复议机关", "", "默认：本县人民政府", _text),
         Setting("court", "行政诉讼法院", "", "默认：本县人民法院", _text),
+        Setting(
+            "county_sync_url", "县级服务器地址", "", "帮代办办件同步到的县级服务器", _county_url
+        ),
+        Setting(
+            "county_ca_bundle", "县级服务器证书（CA）", "", "默认：使用系统信任的证书", _ca_bundle
+        ),
         Setting(
             "organ_name",
             "出具机关（盖章单位）",

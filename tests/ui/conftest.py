@@ -132,3 +132,27 @@ def boxes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     shown: list[str] = []
     monkeypatch.setattr(errors.QMessageBox, "warning", lambda _p, _t, text: shown.append(text))
     return shown
+
+
+@pytest.fixture(autouse=True)
+def _quiet_before_the_database_goes(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Set up after `rt`, so torn down before it: background tasks finish and the test's
+    windows close before the database (a PostgreSQL schema) is dropped, so no timer or task
+    of this test runs against a database that is gone."""
+    if "rt" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("rt")
+    yield
+    from PySide6.QtWidgets import QApplication
+
+    from app.ui import tasks
+
+    tasks.wait_all()
+    app = QApplication.instance()
+    if app is not None:
+        app.processEvents()
+        for widget in app.topLevelWidgets():
+            widget.close()
+        tasks.wait_all()
+        app.processEvents()

@@ -28,6 +28,8 @@ def _widget(qtbot, ctx) -> QueueWidget:
     # A poll interval far beyond the test: the tests fire the timer themselves.
     widget = QueueWidget(ctx, poll_ms=3_600_000)
     qtbot.addWidget(widget)
+    widget.show()  # a hidden queue does not poll
+    qtbot.waitExposed(widget)
     return widget
 
 
@@ -171,3 +173,16 @@ def test_station_queue_never_lists_other_stations_cases(qtbot, rt, world, make_c
     widget = _widget(qtbot, make_ctx(world.stations["jisheng"]))
     widget.state_combo.setCurrentIndex(widget.state_combo.findText("全部办件"))
     assert [widget.model.case_id(r) for r in range(widget.model.rowCount())] == [mine.id]
+
+
+def test_a_hidden_queue_does_not_poll_and_catches_up_when_shown(qtbot, rt, world, make_ctx, clock):
+    item = world.township_item("jisheng", immediate=False)
+    station = world.stations["jisheng"]
+    widget = _widget(qtbot, make_ctx(station))
+    widget.hide()
+    make_case(rt, world, CaseState.IN_REVIEW, item=item)
+    clock.advance(minutes=1)
+    widget.poll()
+    assert widget.model.rowCount() == 0  # hidden: no query, no reload
+    widget.show()
+    qtbot.waitUntil(lambda: widget.model.rowCount() == 1)

@@ -63,6 +63,8 @@ def test_a_routed_case_reaches_the_station_desk_without_refresh(qtbot, shared, s
         UiContext(rt, accounts.Session(station, False, 10, rt.now()), settings), poll_ms=50
     )
     qtbot.addWidget(queue)
+    queue.show()  # on screen, as at the station's desk
+    qtbot.waitExposed(queue)
     assert queue.model.total == 0
     assert other_desk(rt, "window1", "A1", ref.id, Action.ROUTE, {}).startswith("in_review")
     qtbot.waitUntil(lambda: queue.model.total == 1, timeout=5000)

@@ -14,7 +14,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -331,14 +331,21 @@ class QueueWidget(QWidget):
         return self.model.case_id(index.row()) if index.isValid() else None
 
     def poll(self) -> None:
-        """Reload when a case this account can see changed anywhere (another desk)."""
-        if self.ctx.session.locked:
+        """Reload when a case this account can see changed anywhere (another desk).
+
+        A hidden queue (a closed window, a tab not shown) does not ask; it catches up as
+        soon as it is shown again."""
+        if self.ctx.session.locked or not self.isVisible():
             return
         with reporting(self):
             token = case_view.queue_changed_token(self.ctx.actor)
             if token != self._token:
                 self._token = token
                 self.refresh()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.poll()
 
     def refresh(self) -> None:
         """Read the rows again, keeping how far the list was scrolled and the selected case."""

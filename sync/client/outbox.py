@@ -1,0 +1,231 @@
+"""The outbox worker: sends each 帮代办 package until the county's receipt confirms it.
+
+A package is built once, at its first send, and kept encrypted in the outbox row, so every
+resend (after a timeout, a crash or a dropped reply) is byte-identical and can never become a
+second case at the county. Rows of one case go strictly in revision order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from app.domain.errors import KnownError
+from app.services import audit
+from app.services.attachments import blob_path
+from app.store import db as dbmod
+from app.store.models import CaseRecord, OutboxRecord
+from sync.client.http import (
+    BadCredential,
+    CountyClient,
+    Refused,
+    ServerTrouble,
+    SyncError,
+    Uncertain,
+    Unreachable,
+)
+from sync.client.package import build_body, case_id_of, seal, unseal
+from sync.client.status import WAITING, note_contact
+from sync.protocol import HandoffPackage
+
+if TYPE_CHECKING:
+    from app.services.runtime import Runtime
+
+BACKOFF_BASE_SECONDS = 30.0
+BACKOFF_CAP_SECONDS = 3600.0
+
+
+@dataclass
+class RunReport:
+    delivered: int = 0
+    retrying: int = 0
+    stopped: int = 0
+    blocked: int = 0
+
+
+class ReceiptMismatch(Refused):
+    """The county answered, but not about what we sent: a person must compare the two."""
+
+
+def backoff(attempts: int, rng: random.Random | None = None) -> timedelta:
+    """Exponential (30 s, 60 s, … up to an hour) with jitter, so 30 townships coming back
+    online after an outage do not all knock at the same second."""
+    delay = min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_CAP_SECONDS)
+    return timedelta(seconds=delay * (0.5 + (rng or random).random() / 2))
+
+
+def due_rows(rt: Runtime) -> list[OutboxRecord]:
+    return list(
+        OutboxRecord.select()
+        .where(OutboxRecord.status.in_(WAITING) & (OutboxRecord.next_attempt_at <= rt.now()))
+        .order_by(OutboxRecord.id)
+    )
+
+
+def _earlier_open(row: OutboxRecord) -> bool:
+    """An earlier revision of the same case is not delivered yet: this one must wait."""
+    return (
+        OutboxRecord.select()
+        .where(
+            (OutboxRecord.case == case_id_of(row))
+            & (OutboxRecord.revision < row.revision)
+            & (OutboxRecord.status != "delivered")
+        )
+        .exists()
+    )
+
+
+def frozen_body(rt: Runtime, row: OutboxRecord) -> bytes:
+    """The row's package bytes: built and stored at the first send, read back afterwards."""
+    payload: dict[str, Any] = json.loads(row.payload or "{}")
+    if payload.get("sealed"):
+        return unseal(rt, str(payload["sealed"]))
+    body = build_body(rt, row)
+    payload["sealed"] = seal(rt, body)
+    with dbmod.write_transaction():
+        OutboxRecord.update(payload=json.dumps(payload, sort_keys=True)).where(
+            OutboxRecord.id == row.id
+        ).execute()
+    row.payload = json.dumps(payload, sort_keys=True)
+    return body
+
+
+def _blob(rt: Runtime, sha256: str) -> bytes:
+    data = blob_path(rt, sha256).read_bytes() if blob_path(rt, sha256).exists() else b""
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise KnownError(
+            f"本机附件文件缺失或已损坏（{sha256[:12]}…），请重新扫描后再移交", code="blob_corrupt"
+        )
+    return data
+
+
+def _upload(rt: Runtime, client: CountyClient, hashes: list[str]) -> None:
+    for sha256 in hashes:
+        client.put_blob(sha256, _blob(rt, sha256))
+
+
+def _check_receipt(package: HandoffPackage, receipt: dict[str, Any]) -> None:
+    named = set(receipt.get("attachments") or [])
+    if (
+        receipt.get("case_uuid") != str(package.case_uuid)
+        or receipt.get("revision") != package.revision
+        or not set(package.attachment_hashes()) <= named
+    ):
+        raise ReceiptMismatch(
+            f"县级回执与所发办件 {package.case_no}（第{package.revision}版）不符，"
+            "未标记为已送达，请联系县级核对",
+            code="receipt_mismatch",
+            status=200,
+        )
+
+
+def send(rt: Runtime, client: CountyClient, body: bytes) -> dict[str, Any]:
+    """Blobs the county lacks, then the package; the receipt once it names everything sent."""
+    package = HandoffPackage.model_validate_json(body)
+    hashes = package.attachment_hashes()
+    try:
+        if hashes:
+            _upload(rt, client, client.missing_blobs(hashes))
+    except Uncertain as exc:
+        # A lost answer about blobs leaves nothing in doubt: blobs are stored by content.
+        raise ServerTrouble(exc.message) from exc
+    try:
+        receipt = client.post_package(body)
+    except Refused as exc:
+        if exc.code != "missing_blobs" or not exc.missing:
+            raise
+        _upload(rt, client, exc.missing)
+        receipt = client.post_package(body)
+    _check_receipt(package, receipt)
+    return receipt
+
+
+def _case_no(row: OutboxRecord) -> str:
+    return str(CaseRecord.get_by_id(case_id_of(row)).case_no)
+
+
+def _finish(rt: Runtime, row: OutboxRecord, status: str, error: str, **extra: Any) -> None:
+    now = rt.now()
+    values: dict[str, Any] = {"status": status, "attempts": row.attempts + 1, "last_error": error}
+    values.update(extra)
+    with dbmod.write_transaction():
+        OutboxRecord.update(**values).where(OutboxRecord.id == row.id).execute()
+        if status != row.status and status not in WAITING:
+            audit.record(
+                rt,
+                None,
+                f"sync.{status}",
+                object_type="outbox",
+                object_id=str(row.id),
+                details={"case_no": _case_no(row), "revision": row.revision, "error": error},
+                account="county-sync",
+                at=now,
+            )
+
+
+def _retry(rt: Runtime, row: OutboxRecord, exc: SyncError, rng: random.Random | None) -> None:
+    # Once a package may have arrived it stays "uncertain" until a receipt settles it.
+    uncertain = row.status == "uncertain" or isinstance(exc, Uncertain)
+    wait = backoff(row.attempts + 1, rng)
+    if isinstance(exc, ServerTrouble) and exc.retry_after:
+        wait = max(wait, timedelta(seconds=exc.retry_after))
+    status = "uncertain" if uncertain else "pending"
+    _finish(rt, row, status, exc.message, next_attempt_at=rt.now() + wait)
+
+
+def _stop(rt: Runtime, row: OutboxRecord, exc: KnownError) -> None:
+    if isinstance(exc, Refused) and (exc.status == 409 or isinstance(exc, ReceiptMismatch)):
+        message = f"县级拒收，需人工处理（不会自动重发）：{exc.message}"
+        _finish(rt, row, "conflict", message)
+    else:
+        _finish(rt, row, "refused", f"未能发送，需人工处理：{exc.message}")
+
+
+def process(rt: Runtime, client: CountyClient, row: OutboxRecord, rng: random.Random | None) -> str:
+    """Send one row; its new status. Unreachable and BadCredential propagate after recording."""
+    try:
+        body = frozen_body(rt, row)
+        send(rt, client, body)
+    except (Unreachable, BadCredential) as exc:
+        _retry(rt, row, exc, rng)
+        raise
+    except SyncError as exc:
+        if exc.retry:
+            _retry(rt, row, exc, rng)
+            return "uncertain" if isinstance(exc, Uncertain) else "pending"
+        _stop(rt, row, exc)
+        return "stopped"
+    except KnownError as exc:
+        _stop(rt, row, exc)
+        return "stopped"
+    _finish(rt, row, "delivered", "", delivered_at=rt.now())
+    return "delivered"
+
+
+def run_once(rt: Runtime, client: CountyClient, rng: random.Random | None = None) -> RunReport:
+    """One pass over the due rows, oldest first. Stops early when the county is unreachable."""
+    report = RunReport()
+    for row in due_rows(rt):
+        if _earlier_open(row):
+            report.blocked += 1
+            continue
+        try:
+            outcome = process(rt, client, row, rng)
+        except SyncError as exc:
+            note_contact(False, exc.message)
+            report.retrying += 1
+            if isinstance(exc, BadCredential):
+                raise
+            break
+        note_contact(True)
+        if outcome == "delivered":
+            report.delivered += 1
+        elif outcome == "stopped":
+            report.stopped += 1
+        else:
+            report.retrying += 1
+    return report
