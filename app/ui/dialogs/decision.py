@@ -188,8 +188,10 @@ class ActionDialog(QDialog):
             show_error(self, exc, trace)
 
 
-def _phrase_combo(phrases: tuple[str, ...], target: OpinionEdit, prompt: str) -> QComboBox:
-    """常用意见: choosing one puts it into the opinion (it can still be edited)."""
+def phrase_combo(
+    phrases: list[str] | tuple[str, ...], target: OpinionEdit, prompt: str
+) -> QComboBox:
+    """常用意见/理由/依据: choosing one puts it into `target` (it can still be edited there)."""
     combo = QComboBox()
     combo.addItem(prompt, "")
     for phrase in phrases:
@@ -198,7 +200,7 @@ def _phrase_combo(phrases: tuple[str, ...], target: OpinionEdit, prompt: str) ->
     def chosen(index: int) -> None:
         text = combo.itemData(index)
         if text:
-            target.setPlainText(text)
+            target.setPlainText(str(text))
             target.setFocus()
 
     combo.activated.connect(chosen)
@@ -223,7 +225,7 @@ class ApproveDialog(ActionDialog):
             self.opinion_edit.selectAll()
         self.watch(self.opinion_edit)
         self.fields["opinion"] = self.opinion_edit
-        self.phrases = _phrase_combo(APPROVAL_PHRASES, self.opinion_edit, "选择常用意见…")
+        self.phrases = phrase_combo(APPROVAL_PHRASES, self.opinion_edit, "选择常用意见…")
         self.form.addRow("办件：", case_summary(detail))
         self.form.addRow("审批意见(&O)：", self.opinion_edit)
         self.form.addRow("常用意见：", self.phrases)
@@ -252,7 +254,7 @@ class DenyDialog(ActionDialog):
         for key, edit in (("opinion", self.opinion_edit), ("basis", self.basis_edit)):
             self.watch(edit)
             self.fields[key] = edit
-        self.phrases = _phrase_combo(DENIAL_PHRASES, self.opinion_edit, "选择常用理由…")
+        self.phrases = phrase_combo(DENIAL_PHRASES, self.opinion_edit, "选择常用理由…")
         self.basis_button = QPushButton("引用本事项设定依据(&B)")
         self.basis_button.setToolTip(legal_basis or "本事项未登记设定依据")
         self.basis_button.setEnabled(bool(legal_basis))

@@ -6,11 +6,11 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from PySide6.QtWidgets import QComboBox, QLabel, QWidget
+from PySide6.QtWidgets import QLabel, QWidget
 
 from app.domain.errors import ValidationError
 from app.services.case_view import CaseDetail
-from app.ui.dialogs.decision import ActionDialog, OpinionEdit, Submit, case_summary
+from app.ui.dialogs.decision import ActionDialog, OpinionEdit, Submit, case_summary, phrase_combo
 
 REFUSAL_REASONS = (
     "申请事项不属于本中心受理范围",
@@ -20,25 +20,6 @@ REFUSAL_REASONS = (
 )
 WITHDRAW_REASONS = ("申请人主动申请撤回", "申请人放弃办理", "重复登记，撤回本件")
 RIGHTS_NOTE = "将出具不予受理通知书，告知申请人依法申请行政复议或提起行政诉讼的权利和期限。"
-
-
-def phrase_combo(
-    phrases: list[str] | tuple[str, ...], target: OpinionEdit, prompt: str
-) -> QComboBox:
-    """Pick a usual text into `target` (it can still be edited there)."""
-    combo = QComboBox()
-    combo.addItem(prompt, "")
-    for phrase in phrases:
-        combo.addItem(phrase, phrase)
-
-    def chosen(index: int) -> None:
-        text = combo.itemData(index)
-        if text:
-            target.setPlainText(str(text))
-            target.setFocus()
-
-    combo.activated.connect(chosen)
-    return combo
 
 
 def _required(edit: OpinionEdit, what: str, field: str) -> str:

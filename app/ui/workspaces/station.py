@@ -187,18 +187,7 @@ class DeskWorkspace(CaseOnDisplay, Workspace):
         detail = self.panel.detail
         if detail is None:
             return None
-        dialog = make(detail)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.succeeded.connect(self.acted)
-        dialog.stale.connect(self.stale)
-        dialog.destroyed.connect(lambda _obj=None: self._forget(dialog))
-        self.dialog = dialog
-        dialog.open()
-        return dialog
-
-    def _forget(self, dialog: ActionDialog) -> None:
-        if self.dialog is dialog:
-            self.dialog = None
+        return self.present(make(detail), self.acted)
 
     def acted(self, _result: object = None) -> None:
         """After an action: the queue read again, and with it the case on display."""

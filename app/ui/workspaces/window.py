@@ -258,18 +258,9 @@ class WindowWorkspace(CaseOnDisplay, Workspace):
         detail = self.panel.detail
         if detail is None or self.acting:
             return None
-        dialog = make(detail, self.submitter(action))
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.succeeded.connect(lambda ref: self.acted(action, ref))
-        dialog.stale.connect(self.stale)
-        dialog.destroyed.connect(lambda _obj=None: self._forget(dialog))
-        self.dialog = dialog
-        dialog.open()
-        return dialog
-
-    def _forget(self, dialog: ActionDialog) -> None:
-        if self.dialog is dialog:
-            self.dialog = None
+        return self.present(
+            make(detail, self.submitter(action)), lambda ref: self.acted(action, ref)
+        )
 
     def _busy(self, busy: bool) -> None:
         self.acting = busy
