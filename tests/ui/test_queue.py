@@ -186,3 +186,21 @@ def test_a_hidden_queue_does_not_poll_and_catches_up_when_shown(qtbot, rt, world
     assert widget.model.rowCount() == 0  # hidden: no query, no reload
     widget.show()
     qtbot.waitUntil(lambda: widget.model.rowCount() == 1)
+
+
+def test_a_case_waiting_for_corrections_shows_its_clock_stopped(qtbot, rt, world, make_ctx):
+    from helpers.factories import correction_data
+
+    from app.ui.widgets.queue import COL_DEADLINE
+
+    item = world.township_item("jisheng", immediate=False)
+    station = world.stations["jisheng"]
+    ref = make_case(rt, world, CaseState.IN_REVIEW, item=item)
+    drive(rt, world, ref, station, Action.REQUEST_CORRECTION, correction_data(item, rt.today()))
+    widget = _widget(qtbot, make_ctx(world.window))
+    widget.model.set_query(states=(CaseState.CORRECTION_REQUIRED,))
+    row = widget.model.row_of(ref.id)
+    assert row is not None
+    index = widget.model.index(row, COL_DEADLINE)
+    assert widget.model.data(index, Qt.ItemDataRole.DisplayRole).endswith("补正暂停计时")
+    assert widget.model.data(index, Qt.ItemDataRole.BackgroundRole) is None

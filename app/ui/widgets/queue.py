@@ -42,7 +42,8 @@ COLUMNS = ("办件编号", "事项", "申请人", "状态", "期限", "接件时
 COL_CASE_NO, COL_ITEM, COL_APPLICANT, COL_STATE, COL_DEADLINE, COL_RECEIVED = range(6)
 CASE_ID_ROLE = int(Qt.ItemDataRole.UserRole) + 1
 # The same states the case view colours: the clock runs, or is paused for a correction.
-TIMED_STATES = frozenset(s.value for s in CLOCK_STATES | {CaseState.CORRECTION_REQUIRED})
+# 补正期间不计时: a case waiting for materials gets no colour, its clock is stopped.
+TIMED_STATES = frozenset(s.value for s in CLOCK_STATES)
 # (background, text) per deadline status: pale fills keep the text readable in every row.
 STATUS_COLOURS: dict[DeadlineStatus, tuple[str, str]] = {
     DeadlineStatus.GREEN: ("#e2f3e4", "#1e6b2c"),
@@ -68,6 +69,9 @@ def deadline_text(line: QueueLine) -> str:
     text = row.deadline.isoformat()
     if row.deadline_provisional:
         text += " 暂定"
+    if row.state == CaseState.CORRECTION_REQUIRED.value:
+        # 补正期间不计时: the date moves by the paused working days when materials arrive.
+        return text + " 补正暂停计时"
     if line.status is not None:
         text += f" {line.status.label}"
     return text
