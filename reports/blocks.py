@@ -296,7 +296,8 @@ def qr_block(url: str, query_code: str, case_no: str, notes: Sequence[str] = ())
         markup("<b>扫码查询办理进度</b>", "cell"),
         para(f"办件编号：{case_no}", "cell"),
         markup(f"查询码：<b>{esc(query_code)}</b>", "cell"),
-        para(f"查询网址：{url}", "small"),
+        # The page's address to type by hand: the case number and code are printed above.
+        para(f"查询网址：{url.split('?', 1)[0]}（输入办件编号和查询码）", "small"),
         para("查询页面只显示办理环节和日期，不显示个人信息。", "small"),
         *[para(note, "small") for note in notes],
     ]

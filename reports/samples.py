@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime
 
+from app.domain.case_number import progress_link
 from forms.catalog import load_demo_catalog
 from forms.validators import make_resident_id
 from reports.data import (
@@ -30,7 +31,7 @@ ORGAN = Organ(
     address="青禾县青禾镇人民路88号便民服务中心一楼",
     phone="0538-99991100",
 )
-PROGRESS_BASE = "https://zwfw.qinghe.gov.cn/jindu/"
+PROGRESS_BASE = "https://zwfw.qinghe.gov.cn/bjm/progress"
 # Fictitious people: valid checksums so masking and validators treat them as real numbers.
 APPLICANT_ID = make_resident_id("370902", date(1968, 5, 17), 123)
 PROXY_ID = make_resident_id("370921", date(1990, 11, 2), 456)
@@ -61,7 +62,7 @@ def base_case() -> CaseDoc:
         issued_on=date(2026, 3, 2),
         case_no=case_no,
         query_code="K7Q2M9",
-        progress_url=f"{PROGRESS_BASE}{case_no}?q=K7Q2M9",
+        progress_url=progress_link(PROGRESS_BASE, case_no, "K7Q2M9"),
         item_code="370999-MZ-001",
         item_name="最低生活保障申请",
         kind_label="承诺件",
@@ -88,7 +89,7 @@ def proxy_case() -> CaseDoc:
         issued_on=date(2026, 3, 3),
         case_no=case_no,
         query_code="P4X8TW",
-        progress_url=f"{PROGRESS_BASE}{case_no}?q=P4X8TW",
+        progress_url=progress_link(PROGRESS_BASE, case_no, "P4X8TW"),
         item_code="370999-XJ-001",
         item_name="残疾人证新办",
         kind_label="承诺件",

@@ -59,6 +59,12 @@ def parse_case_no(value: str) -> CaseNumber:
     return CaseNumber(township, desk, parsed_day, int(serial))
 
 
+def progress_link(base_url: str, case_no: str, query_code: str) -> str:
+    """The address in a receipt's QR code: the county's public progress page for this case
+    (`/progress?no=…&code=…`, the parameters the county server's page reads)."""
+    return f"{base_url.rstrip('/?')}?no={case_no}&code={query_code}"
+
+
 def new_query_code() -> str:
     """The 6-character code printed on the receipt for the public progress lookup."""
     return "".join(secrets.choice(QUERY_CODE_ALPHABET) for _ in range(6))

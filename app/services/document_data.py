@@ -7,6 +7,7 @@ import json
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from app.domain.case_number import progress_link
 from app.domain.states import MaterialStatus
 from app.services import settings
 from app.services.cases import HANDLING_MODES
@@ -55,7 +56,7 @@ def organ(township: str) -> Organ:
 
 def progress_url(case: CaseRecord) -> str:
     base = settings.get("progress_base_url") or DEFAULT_PROGRESS_URL
-    return f"{base}?no={case.case_no}&code={case.query_code}"
+    return progress_link(base, case.case_no, case.query_code)
 
 
 def _decrypt(rt: Runtime, blob: Any, context: str) -> str:
