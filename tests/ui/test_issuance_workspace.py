@@ -4,6 +4,7 @@ carrier and tracking number, close with the 好差评 rating; stale cases; maske
 from __future__ import annotations
 
 from helpers.factories import drive, intake, make_case, person
+from helpers.ui_steps import click, select_case, show_workspace
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
@@ -21,24 +22,7 @@ BUTTONS = (Action.NOTIFY, Action.ISSUE, Action.CLOSE)
 
 
 def _workspace(qtbot, ctx) -> IssuanceWorkspace:
-    workspace = IssuanceWorkspace(ctx)
-    qtbot.addWidget(workspace)
-    workspace.queue.poll_timer.stop()
-    workspace.resize(1366, 700)
-    workspace.show()
-    qtbot.waitExposed(workspace)
-    return workspace
-
-
-def _select(workspace: IssuanceWorkspace, case_id: int) -> None:
-    row = workspace.queue.model.row_of(case_id)
-    assert row is not None
-    workspace.queue.table.selectRow(row)
-    assert workspace.detail is not None and workspace.detail.id == case_id
-
-
-def _click(qtbot, widget) -> None:
-    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
+    return show_workspace(qtbot, IssuanceWorkspace(ctx))
 
 
 def _tick(qtbot, box) -> None:
@@ -59,7 +43,7 @@ def _press(qtbot, workspace: IssuanceWorkspace, key: Qt.Key) -> ActionDialog:
 
 
 def _confirm(qtbot, workspace: IssuanceWorkspace, dialog: ActionDialog) -> None:
-    _click(qtbot, dialog.ok_button)
+    click(qtbot, dialog.ok_button)
     wait_all()
     qtbot.waitUntil(lambda: workspace.dialog is None)
 
@@ -81,7 +65,7 @@ def test_notify_pickup_and_close_with_rating(qtbot, rt, world, make_ctx):
     ref = make_case(rt, world, CaseState.DECIDED)
     issuer = world.issuance
     workspace = _workspace(qtbot, make_ctx(issuer))
-    _select(workspace, ref.id)
+    select_case(workspace, ref.id)
     assert _enabled(workspace) == {Action.NOTIFY}
 
     dialog = _press(qtbot, workspace, Qt.Key.Key_F2)
@@ -94,15 +78,15 @@ def test_notify_pickup_and_close_with_rating(qtbot, rt, world, make_ctx):
     assert _kinds(workspace, ref.id) == ["completion"]
     assert _enabled(workspace) == {Action.ISSUE}
     # 补打: clicking twice in a hurry reprints the same notice, it makes no second one.
-    _click(qtbot, workspace.notice_button)
-    _click(qtbot, workspace.notice_button)
+    click(qtbot, workspace.notice_button)
+    click(qtbot, workspace.notice_button)
     wait_all()
     assert _kinds(workspace, ref.id) == ["completion"]
 
     dialog = _press(qtbot, workspace, Qt.Key.Key_F3)
     assert isinstance(dialog, IssueDialog) and dialog.pickup_radio.isChecked()
     assert dialog.collector_edit.text() == case_view.get_case(rt, issuer, ref.id).applicant_name
-    _click(qtbot, dialog.ok_button)  # the ID was not checked yet
+    click(qtbot, dialog.ok_button)  # the ID was not checked yet
     qtbot.waitUntil(lambda: dialog.error_label.isVisible())
     assert dialog.error_label.text() == "请先核验领取人身份证件"
     assert case_view.get_case(rt, issuer, ref.id).state is CaseState.READY_TO_ISSUE
@@ -123,7 +107,7 @@ def test_notify_pickup_and_close_with_rating(qtbot, rt, world, make_ctx):
         "不满意",
         "非常不满意",
     ]
-    _click(qtbot, dialog.rating_buttons[5])
+    click(qtbot, dialog.rating_buttons[5])
     dialog.comment_edit.insert("服务热情，一次办好")
     _confirm(qtbot, workspace, dialog)
     assert case_view.get_case(rt, issuer, ref.id).state is CaseState.CLOSED
@@ -145,14 +129,14 @@ def test_mail_with_carrier_and_tracking_number(qtbot, rt, world, make_ctx):
     ):
         ref = drive(rt, world, ref, actor, action, data)
     workspace = _workspace(qtbot, make_ctx(world.issuance))
-    _select(workspace, ref.id)
+    select_case(workspace, ref.id)
     dialog = _press(qtbot, workspace, Qt.Key.Key_F3)
     assert isinstance(dialog, IssueDialog)
-    _click(qtbot, dialog.mail_radio)
+    click(qtbot, dialog.mail_radio)
     assert dialog.address_edit.text() == ""  # the address is filled only when asked for
     reveals = [e for e in audit.events_for("case", ref.uuid) if e.action == "pii.reveal"]
     assert reveals == []
-    _click(qtbot, dialog.address_button)
+    click(qtbot, dialog.address_button)
     assert dialog.address_edit.text() == who.address
     reveals = [e for e in audit.events_for("case", ref.uuid) if e.action == "pii.reveal"]
     assert [(e.account, e.details["field"]) for e in reveals] == [("issue1", "applicant_address")]
@@ -160,7 +144,7 @@ def test_mail_with_carrier_and_tracking_number(qtbot, rt, world, make_ctx):
     dialog.carrier_combo.setCurrentText("顺丰速运")
     dialog.tracking_edit.setFocus()
     qtbot.keyClicks(dialog.tracking_edit, "12")
-    _click(qtbot, dialog.ok_button)
+    click(qtbot, dialog.ok_button)
     qtbot.waitUntil(lambda: dialog.error_label.isVisible())
     assert dialog.error_label.text() == "运单号应为8至30位字母或数字"
     assert dialog.tracking_edit.hasFocus()
@@ -179,16 +163,16 @@ def test_mail_with_carrier_and_tracking_number(qtbot, rt, world, make_ctx):
 def test_proxy_pickup_needs_the_authorisation_checked(qtbot, rt, world, make_ctx):
     ref = make_case(rt, world, CaseState.READY_TO_ISSUE)
     workspace = _workspace(qtbot, make_ctx(world.issuance))
-    _select(workspace, ref.id)
+    select_case(workspace, ref.id)
     dialog = _press(qtbot, workspace, Qt.Key.Key_F3)
     assert isinstance(dialog, IssueDialog)
     assert not dialog.authorisation_check.isEnabled()  # the applicant in person: no letter
-    _click(qtbot, dialog.proxy_radio)
+    click(qtbot, dialog.proxy_radio)
     assert dialog.authorisation_check.isEnabled() and not dialog.collector_edit.isReadOnly()
     dialog.collector_edit.setText("")
     dialog.collector_edit.insert("李代领")
     _tick(qtbot, dialog.id_check)
-    _click(qtbot, dialog.ok_button)
+    click(qtbot, dialog.ok_button)
     qtbot.waitUntil(lambda: dialog.error_label.isVisible())
     assert dialog.error_label.text() == "代领须核验委托书"
     assert case_view.get_case(rt, world.issuance, ref.id).state is CaseState.READY_TO_ISSUE
@@ -202,7 +186,7 @@ def test_proxy_pickup_needs_the_authorisation_checked(qtbot, rt, world, make_ctx
 def test_stale_case_is_refused_with_the_message_and_reloaded(qtbot, rt, world, make_ctx, boxes):
     ref = make_case(rt, world, CaseState.DECIDED)
     workspace = _workspace(qtbot, make_ctx(world.issuance))
-    _select(workspace, ref.id)
+    select_case(workspace, ref.id)
     dialog = _press(qtbot, workspace, Qt.Key.Key_F2)
     # Another issuance desk records the notice first.
     drive(rt, world, ref, world.issuance, Action.NOTIFY, {"channel": "电话"})
@@ -240,7 +224,7 @@ def test_no_unmasked_number_in_the_workspace_or_its_dialogs(qtbot, rt, world, ma
     ):
         ref = drive(rt, world, ref, actor, action, data)
     workspace = _workspace(qtbot, make_ctx(world.issuance))
-    _select(workspace, ref.id)
+    select_case(workspace, ref.id)
     dialog = _press(qtbot, workspace, Qt.Key.Key_F2)
     for tab in range(workspace.panel.tabs.count()):
         workspace.panel.tabs.setCurrentIndex(tab)
@@ -249,5 +233,5 @@ def test_no_unmasked_number_in_the_workspace_or_its_dialogs(qtbot, rt, world, ma
     dialog.reject()
     qtbot.waitUntil(lambda: workspace.dialog is None)
     secrets = workspace.panel.secrets
-    _click(qtbot, secrets["applicant_phone"].button)
+    click(qtbot, secrets["applicant_phone"].button)
     assert find_unmasked_ids("\n".join(texts_of(workspace))) == [who.phone]

@@ -4,6 +4,7 @@ on the spot with F2 and Enter, only this station's cases, buttons following the 
 from __future__ import annotations
 
 from helpers.factories import drive, make_case
+from helpers.ui_steps import click, select_case, show_workspace
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLineEdit
 
@@ -21,35 +22,18 @@ BUTTONS = (Action.APPROVE, Action.DENY, Action.REQUEST_CORRECTION)
 
 
 def _workspace(qtbot, ctx) -> StationWorkspace:
-    workspace = StationWorkspace(ctx)
-    qtbot.addWidget(workspace)
-    workspace.queue.poll_timer.stop()  # the tests refresh through the workspace itself
-    workspace.resize(1366, 700)
-    workspace.show()
-    qtbot.waitExposed(workspace)
-    return workspace
-
-
-def _select(workspace: StationWorkspace, case_id: int) -> None:
-    row = workspace.queue.model.row_of(case_id)
-    assert row is not None
-    workspace.queue.table.selectRow(row)
-    assert workspace.detail is not None and workspace.detail.id == case_id
-
-
-def _click(qtbot, widget) -> None:
-    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
+    return show_workspace(qtbot, StationWorkspace(ctx))
 
 
 def _open(qtbot, workspace: StationWorkspace, action: Action) -> ActionDialog:
-    _click(qtbot, workspace.bar.buttons[action])
+    click(qtbot, workspace.bar.buttons[action])
     qtbot.waitUntil(lambda: workspace.dialog is not None and workspace.dialog.isVisible())
     assert workspace.dialog is not None
     return workspace.dialog
 
 
 def _confirm(qtbot, workspace: StationWorkspace, dialog: ActionDialog) -> None:
-    _click(qtbot, dialog.ok_button)
+    click(qtbot, dialog.ok_button)
     wait_all()
     qtbot.waitUntil(lambda: workspace.dialog is None)
 
@@ -68,7 +52,7 @@ def test_station_approves_with_a_typed_opinion(qtbot, rt, world, make_ctx):
     ref = make_case(rt, world, CaseState.IN_REVIEW, item=item)
     station = world.stations["jisheng"]
     workspace = _workspace(qtbot, make_ctx(station))
-    _select(workspace, ref.id)
+    select_case(workspace, ref.id)
     assert all(workspace.bar.buttons[a].isEnabled() for a in BUTTONS)
     assert workspace.note_label.isHidden()  # a 承诺件: no "decide now" note
     dialog = _open(qtbot, workspace, Action.APPROVE)
@@ -90,18 +74,18 @@ def test_deny_needs_a_basis_and_offers_the_items_legal_basis(qtbot, rt, world, m
     ref = make_case(rt, world, CaseState.IN_REVIEW, item=item)
     station = world.stations["minzheng"]
     workspace = _workspace(qtbot, make_ctx(station))
-    _select(workspace, ref.id)
+    select_case(workspace, ref.id)
     dialog = _open(qtbot, workspace, Action.DENY)
     assert isinstance(dialog, DenyDialog)
     dialog.opinion_edit.insertPlainText("经核查，家庭收入超过当地低保标准。")
-    _click(qtbot, dialog.ok_button)
+    click(qtbot, dialog.ok_button)
     qtbot.waitUntil(lambda: dialog.error_label.isVisible())
     assert dialog.error_label.text() == "请填写不予批准的依据"
     assert dialog.isVisible() and dialog.basis_edit.hasFocus()
     after = case_view.get_case(rt, station, ref.id)
     assert (after.state, after.version) == (CaseState.IN_REVIEW, ref.version)
 
-    _click(qtbot, dialog.basis_button)
+    click(qtbot, dialog.basis_button)
     assert dialog.basis_edit.text() == item.legal_basis
     _confirm(qtbot, workspace, dialog)
     detail = case_view.get_case(rt, station, ref.id)
@@ -116,7 +100,7 @@ def test_send_back_for_materials_with_the_list_and_a_due_date(qtbot, rt, world, 
     ref = make_case(rt, world, CaseState.IN_REVIEW, item=item)
     station = world.stations["minzheng"]
     workspace = _workspace(qtbot, make_ctx(station))
-    _select(workspace, ref.id)
+    select_case(workspace, ref.id)
     dialog = _open(qtbot, workspace, Action.REQUEST_CORRECTION)
     assert isinstance(dialog, CorrectionDialog)
     assert (dialog.windowTitle(), dialog.ok_button.text()) == ("退回补正", "退回综合窗口")
@@ -125,7 +109,7 @@ def test_send_back_for_materials_with_the_list_and_a_due_date(qtbot, rt, world, 
         m.name for m in item.materials
     ]
     # Everything was received at the window: nothing is ticked, and nothing ticked is refused.
-    _click(qtbot, dialog.ok_button)
+    click(qtbot, dialog.ok_button)
     assert dialog.error_label.text() == "请勾选申请人需要补正的材料"
     # Space ticks the material; typing in its reason cell gives the reason.
     material = item.materials[1].name
@@ -133,7 +117,7 @@ def test_send_back_for_materials_with_the_list_and_a_due_date(qtbot, rt, world, 
     table.setCurrentCell(1, 0)
     qtbot.keyClick(table, Qt.Key.Key_Space)
     assert table.item(1, 0).checkState() == Qt.CheckState.Checked
-    _click(qtbot, dialog.ok_button)
+    click(qtbot, dialog.ok_button)
     assert dialog.error_label.text() == f"请写明「{material}」需要补正的原因"
     table.setCurrentCell(1, 2)
     table.editItem(table.item(1, 2))
@@ -168,7 +152,7 @@ def test_immediate_case_is_marked_and_approved_with_f2_and_enter(qtbot, rt, worl
     }
     assert marks == {ref.id: True, slow.id: False}
     assert not workspace.queue.table.viewport().grab().isNull()  # the badge paints
-    _select(workspace, ref.id)
+    select_case(workspace, ref.id)
     assert workspace.note_label.isVisible()
     assert workspace.note_label.text() == IMMEDIATE_NOTE
     assert "即办件" in workspace.panel.item_label.text()
@@ -202,12 +186,12 @@ def test_station_sees_only_its_cases_and_buttons_follow_the_state(
     combo = workspace.queue.state_combo
     combo.setCurrentIndex(combo.findText("全部办件"))
     assert sorted(_shown_ids(workspace)) == sorted([mine.id, decided.id])
-    _select(workspace, mine.id)
+    select_case(workspace, mine.id)
     assert all(workspace.bar.buttons[a].isEnabled() for a in BUTTONS)
-    _select(workspace, decided.id)
+    select_case(workspace, decided.id)
     assert not any(workspace.bar.buttons[a].isEnabled() for a in BUTTONS)
 
-    _select(workspace, mine.id)
+    select_case(workspace, mine.id)
     workspace.show_case(other.id)  # e.g. a case number typed from another station's list
     assert boxes == ["办件不存在或不在您的办理范围内"]
     assert workspace.detail is None
@@ -220,7 +204,7 @@ def test_stale_case_is_refused_and_shown_again(qtbot, rt, world, make_ctx, boxes
     ref = make_case(rt, world, CaseState.IN_REVIEW, item=item)
     station = world.stations["jisheng"]
     workspace = _workspace(qtbot, make_ctx(station))
-    _select(workspace, ref.id)
+    select_case(workspace, ref.id)
     dialog = _open(qtbot, workspace, Action.APPROVE)
     # Meanwhile the applicant withdraws at the window.
     drive(rt, world, ref, world.window, Action.WITHDRAW, {"reason": "申请人撤回申请"})
@@ -237,7 +221,7 @@ def test_stale_case_is_refused_and_shown_again(qtbot, rt, world, make_ctx, boxes
 def test_no_unmasked_number_in_the_workspace_or_its_dialogs(qtbot, rt, world, make_ctx, texts_of):
     ref = make_case(rt, world, CaseState.IN_REVIEW, item=world.township_item("jisheng"))
     workspace = _workspace(qtbot, make_ctx(world.stations["jisheng"]))
-    _select(workspace, ref.id)
+    select_case(workspace, ref.id)
     for action in BUTTONS:
         dialog = _open(qtbot, workspace, action)
         for tab in range(workspace.panel.tabs.count()):
