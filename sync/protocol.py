@@ -7,7 +7,6 @@ message; the server turns pydantic's own error types into Chinese (sync.server.e
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -55,7 +54,7 @@ class ErrorBody(Model):
 class Health(Model):
     status: Literal["ok"] = "ok"
     protocol: int = PROTOCOL_VERSION
-    server_time: datetime
+    server_time: IsoDateTime
 
 
 # --- the 帮代办 package -------------------------------------------------------------------------

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from uuid import UUID
 
 from sync.protocol import CountyEvent, HandoffPackage, PackageAction
-from sync.protocol_types import Model
+from sync.protocol_types import IsoDateTime, Model
 
 
 class CountyStatus(StrEnum):
@@ -53,8 +53,8 @@ class CaseSummary(Model):
     deadline: date | None
     handed_off_on: date
     latest_revision: int
-    received_at: datetime
-    updated_at: datetime
+    received_at: IsoDateTime
+    updated_at: IsoDateTime
 
 
 class CasePage(Model):
@@ -67,7 +67,7 @@ class CasePage(Model):
 class PackageInfo(Model):
     revision: int
     action: PackageAction
-    received_at: datetime
+    received_at: IsoDateTime
 
 
 class CaseDetail(Model):

@@ -17,6 +17,7 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     StringConstraints,
+    WithJsonSchema,
 )
 
 from app.domain.case_number import QUERY_CODE_ALPHABET
@@ -75,7 +76,16 @@ Label = Annotated[Line, StringConstraints(min_length=1, max_length=200)]
 Reason = Annotated[str, AfterValidator(_lines), StringConstraints(min_length=2, max_length=2000)]
 Note = Annotated[str, AfterValidator(_lines), StringConstraints(max_length=2000)]
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
-IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime)]
+# The county's local time (Beijing) without a zone, as the server sends it: the schema says
+# so, since OpenAPI's "date-time" format requires an offset.
+LOCAL_DATETIME_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?$"
+IsoDateTime = Annotated[
+    datetime,
+    BeforeValidator(_iso_datetime),
+    WithJsonSchema(
+        {"type": "string", "pattern": LOCAL_DATETIME_PATTERN, "description": "北京时间，不带时区"}
+    ),
+]
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 TownshipCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{9}$")]
 CaseNo = Annotated[str, StringConstraints(pattern=r"^[0-9]{9}-[A-Z0-9]{2}-[0-9]{8}-[0-9]{4}$")]

@@ -1,4 +1,9 @@
-"""Versioned schema migrations: frozen SQL per version, a version row, a backup first."""
+"""Versioned schema migrations: frozen SQL per version, a version row, a backup first.
+
+One `SchemaLine` per kind of database: the township database (`TOWNSHIP`, the default of
+every function here) and the county server's own (`sync.server.migrations`). Each has its
+frozen files `schema/v<N>.<sqlite|postgres>.sql` in its package and its own version table.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import re
 import shutil
 import sqlite3
 import subprocess
+from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -27,13 +33,30 @@ VERSION_NOTES = {
 }
 
 
+@dataclass(frozen=True)
+class SchemaLine:
+    """The versions of one kind of database: where its SQL lives and where its version is kept."""
+
+    package: str  # holds schema/v<N>.<dialect>.sql
+    version_table: str
+    latest: int
+    label: str  # how messages name the database
+
+
+TOWNSHIP = SchemaLine("app.store", "schema_version", LATEST_VERSION, "数据库")
+
+
+# The county server's version table: its database must never be taken for a township's.
+COUNTY_VERSION_TABLE = "county_schema_version"
+
+
 def _dialect(db: pw.Database) -> str:
     return "postgres" if is_postgres(db) else "sqlite"
 
 
-def schema_sql(version: int, dialect: str) -> list[str]:
+def schema_sql(version: int, dialect: str, line: SchemaLine = TOWNSHIP) -> list[str]:
     text = (
-        resources.files("app.store")
+        resources.files(line.package)
         .joinpath(f"schema/v{version}.{dialect}.sql")
         .read_text(encoding="utf-8")
     )
@@ -46,11 +69,21 @@ def _execute(db: pw.Database, sql: str, params: tuple[Any, ...] = ()) -> Any:
     return db.execute_sql(sql, params)  # type: ignore[no-untyped-call]
 
 
-def schema_version(db: pw.Database) -> int:
-    if not db.table_exists("schema_version"):
+def schema_version(db: pw.Database, line: SchemaLine = TOWNSHIP) -> int:
+    if not db.table_exists(line.version_table):
         return 0
-    row = _execute(db, "SELECT MAX(version) FROM schema_version").fetchone()
+    row = _execute(db, f'SELECT MAX(version) FROM "{line.version_table}"').fetchone()
     return int(row[0] or 0)
+
+
+def record_version(db: pw.Database, version: int, line: SchemaLine = TOWNSHIP) -> None:
+    """Add the row saying `version` is applied (inside the caller's transaction)."""
+    param = "%s" if is_postgres(db) else "?"
+    _execute(
+        db,
+        f'INSERT INTO "{line.version_table}" (version, applied_at) VALUES ({param}, {param})',
+        (version, datetime.now()),
+    )
 
 
 def backup_before_migrate(db: pw.Database, backup_dir: Path, from_version: int) -> Path | None:
@@ -111,31 +144,36 @@ def dump_postgres(db: pw.Database, target: Path) -> None:
 
 
 def migrate(
-    db: pw.Database, *, backup_dir: Path | None = None, target: int = LATEST_VERSION
+    db: pw.Database,
+    *,
+    backup_dir: Path | None = None,
+    target: int | None = None,
+    line: SchemaLine = TOWNSHIP,
 ) -> list[int]:
-    """Bring the schema to `target`, one version per transaction; returns versions applied."""
-    current = schema_version(db)
-    if current > LATEST_VERSION:
+    """Bring the schema to `target` (default: the latest), one version per transaction;
+    returns the versions applied."""
+    current = schema_version(db, line)
+    if current > line.latest:
         raise KnownError(
-            f"数据库结构版本（{current}）比本程序（{LATEST_VERSION}）新，请先升级程序",
+            f"{line.label}结构版本（{current}）比本程序（{line.latest}）新，请先升级程序",
             code="too_new",
         )
-    if current >= target:
+    if line is TOWNSHIP and current == 0 and COUNTY_VERSION_TABLE in db.get_tables():
+        raise KnownError(
+            "该数据库是县级服务器的数据库，不能用作乡镇端数据库；请为乡镇端另建一个数据库",
+            code="county_database",
+        )
+    goal = line.latest if target is None else target
+    if current >= goal:
         return []
     if backup_dir is not None:
         backup_before_migrate(db, backup_dir, current)
     applied = []
     dialect = _dialect(db)
-    for version in range(current + 1, target + 1):
+    for version in range(current + 1, goal + 1):
         with db.atomic():
-            for statement in schema_sql(version, dialect):
+            for statement in schema_sql(version, dialect, line):
                 _execute(db, statement)
-            _execute(
-                db,
-                "INSERT INTO schema_version (version, applied_at) VALUES (%s, %s)"
-                if dialect == "postgres"
-                else "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
-                (version, datetime.now()),
-            )
+            record_version(db, version, line)
         applied.append(version)
     return applied

@@ -64,8 +64,7 @@ def progress_page(
         return response
     inputs = progress.normalise(no, code)
     if inputs is None:
-        message = "办件编号或查询码格式不正确，请对照收件回执填写。"
-        return _html(progress.form_page(message), 400)
+        return _html(progress.form_page(progress.input_problem(no, code)), 400)
     found = progress.lookup(server, *inputs)
     if found is None:
         return _html(progress.not_found_page(), 404)

@@ -80,11 +80,19 @@ class CredentialCache:
             return None
         return known
 
-    def put(self, key: tuple[str, str], known: _Known) -> None:
+    def refreshed(self, key: tuple[str, str], fresh: _Known) -> _Known:
+        """`fresh` (just read from the database) remembered in place of the entry it
+        replaces, keeping that entry's verified credential while the stored hash is the same:
+        re-reading the row every ROW_TTL_SECONDS must not cost a scrypt each time. A
+        reissued credential changes the hash, so the old one is checked (and fails) again."""
         with self._lock:
+            old = self._rows.get(key)
+            if old is not None and hmac.compare_digest(old.stored_hash, fresh.stored_hash):
+                fresh.verified = old.verified
             if len(self._rows) > 10_000:
                 self._rows.clear()
-            self._rows[key] = known
+            self._rows[key] = fresh
+        return fresh
 
     def forget(self, key: tuple[str, str]) -> None:
         with self._lock:
@@ -202,9 +210,13 @@ def verify_credential(
         raise _unauthorized(f"{what}格式不正确")
     key = (kind, match.group(1))
     digest = hashlib.sha256(credential.encode("ascii")).digest()
-    known = server.credentials.get(key) or _load(server.db, kind, match.group(1))
-    if known is not None:
-        server.credentials.put(key, known)
+    known = server.credentials.get(key)
+    if known is None:
+        known = _load(server.db, kind, match.group(1))
+        if known is None:
+            server.credentials.forget(key)
+        else:
+            known = server.credentials.refreshed(key, known)
     if known is None or known.disabled or not _secret_matches(known, credential, digest):
         server.auth_failures.hit(ip)
         raise _unauthorized("凭据无效或已停用")

@@ -60,7 +60,7 @@ def _check_length(request: Request) -> None:
 
 async def _spool(server: CountyServer, request: Request) -> tuple[Path, str, int, bytes]:
     """Write the body to a temporary file: its path, SHA-256, size and first bytes."""
-    incoming = server.blobs_dir / ".incoming"
+    incoming = server.incoming_dir
     incoming.mkdir(parents=True, exist_ok=True)
     tmp = incoming / f"{secrets.token_hex(16)}.part"
     digest, size, head = hashlib.sha256(), 0, b""
@@ -125,6 +125,7 @@ def _commit(
         if row is None or not _intact(target, sha256):
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(tmp, target)
+            _sync_folder(target.parent)  # the rename is durable before the row says "stored"
         if row is None:
             store.insert_ignore(
                 CountyBlobRecord,
@@ -149,8 +150,21 @@ def _commit(
     return not granted
 
 
-def missing_for(township: str, hashes: list[str]) -> list[str]:
-    """The hashes `township` has not uploaded (another township's copy does not count)."""
+def _sync_folder(folder: Path) -> None:
+    """fsync a folder so a rename into it survives a power cut (POSIX; Windows has no
+    folder handles to sync and journals renames itself)."""
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def missing_for(township: str, hashes: list[str], server: CountyServer | None = None) -> list[str]:
+    """The hashes `township` has not uploaded (another township's copy does not count);
+    with `server`, also those whose file is gone from disk, so the township sends it again."""
     wanted = list(dict.fromkeys(hashes))
     have: set[str] = set()
     for start in range(0, len(wanted), 500):
@@ -164,6 +178,8 @@ def missing_for(township: str, hashes: list[str]) -> list[str]:
             )
         )
         have.update(r.sha256 for r in rows)
+    if server is not None:
+        have = {h for h in have if blob_path(server, h).is_file()}
     return [h for h in wanted if h not in have]
 
 

@@ -62,6 +62,22 @@ class CountyServer:
     def blobs_dir(self) -> Path:
         return self.data_dir / "blobs"
 
+    @property
+    def incoming_dir(self) -> Path:
+        """Where uploads are spooled before they are verified and moved into place."""
+        return self.blobs_dir / ".incoming"
+
+    def close(self) -> None:
+        """Close the database, every pooled connection included."""
+        store.close_database(self.db)
+
+    def drop_unfinished_uploads(self) -> None:
+        """Delete the spool files of uploads a crash (kill, power cut) cut short: nothing else
+        would ever remove them. Only at start: the server is one process, so none is still
+        being written then."""
+        for part in self.incoming_dir.glob("*.part"):
+            part.unlink(missing_ok=True)
+
 
 def server_of(request: Request) -> CountyServer:
     server = request.app.state.county
@@ -107,11 +123,18 @@ def open_server(
     ask_passphrase: Callable[[], str] | None = None,
     now: Callable[[], datetime] = datetime.now,
 ) -> CountyServer:
-    """Open (and create) the county database and unlock its personal-data key."""
-    db = store.open_database(db_url)
-    chosen = open_keystore() if keystore is DEFAULT_KEYSTORE else keystore
-    assert chosen is None or isinstance(chosen, KeyStore)
-    with store.connection(db):
-        master = _master_key(db, chosen, ask_passphrase)
+    """Open (create or upgrade, backing up first) the county database and unlock its
+    personal-data key."""
+    db = store.open_database(db_url, backup_dir=data_dir / "backups", pool=True)
+    try:
+        chosen = open_keystore() if keystore is DEFAULT_KEYSTORE else keystore
+        assert chosen is None or isinstance(chosen, KeyStore)
+        with store.connection(db):
+            master = _master_key(db, chosen, ask_passphrase)
+    except BaseException:
+        store.close_database(db)
+        raise
     data_dir.mkdir(parents=True, exist_ok=True)
-    return CountyServer.with_master_key(db, data_dir, master, now=now)
+    server = CountyServer.with_master_key(db, data_dir, master, now=now)
+    server.drop_unfinished_uploads()
+    return server

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.domain.errors import AuthError, KnownError, NotFound, PermissionDenied, StaleError
@@ -218,6 +219,21 @@ _HTTP_MESSAGES = {
 }
 
 
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route serves at this address. Starlette's 405 names only the first
+    route's methods, but GET and POST of /api/v1/events (and of /holidays) are two routes."""
+    routes = request.app.router.routes
+
+    def serves(method: str) -> bool:
+        scope = {**request.scope, "method": method}
+        return any(route.matches(scope)[0] is Match.FULL for route in routes)
+
+    return ", ".join(method for method in HTTP_METHODS if serves(method))
+
+
 def install_handlers(app: FastAPI) -> None:
     """Route every error through one JSON shape with a Chinese message."""
 
@@ -236,7 +252,10 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         message, code = _HTTP_MESSAGES.get(exc.status_code, ("请求有误", "http_error"))
-        return error_response(exc.status_code, message, code, headers=exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
+        return error_response(exc.status_code, message, code, headers=headers or None)
 
     @app.exception_handler(Exception)
     async def bug(request: Request, exc: Exception) -> JSONResponse:

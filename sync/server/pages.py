@@ -19,8 +19,8 @@ button{margin-top:16px;width:100%;padding:12px;font-size:17px;color:#fff;backgro
 border:0;border-radius:6px}
 .notice{background:#fff4e5;border-left:4px solid #e8a33d;padding:8px 12px}
 .status{font-size:18px;font-weight:600;color:#b4232a}
-dl{display:grid;grid-template-columns:6em 1fr;gap:4px 8px;margin:12px 0}
-dt{color:#57606a}dd{margin:0;word-break:break-all}
+dl{display:grid;grid-template-columns:4.5em 1fr;gap:4px 12px;margin:12px 0}
+dt{color:#57606a}dd{margin:0;overflow-wrap:anywhere}
 ol.steps{list-style:none;padding:0;margin:16px 0;border-left:3px solid #b4232a}
 ol.steps li{position:relative;padding:0 0 14px 16px}
 ol.steps li:before{content:"";position:absolute;left:-8px;top:6px;width:13px;height:13px;

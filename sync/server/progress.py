@@ -10,12 +10,14 @@ from __future__ import annotations
 import hmac
 import json
 import re
+from collections import deque
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from app.domain.case_number import QUERY_CODE_ALPHABET
 from sync.protocol_county import CountyStatus
 from sync.server import store
+from sync.server.casework import MOVES
 from sync.server.context import CountyServer
 from sync.server.pages import esc, page
 from sync.server.store import (
@@ -75,24 +77,74 @@ def _event_step(kind: str, data: dict[str, object], at: datetime) -> Step:
     return Step("办结", on)
 
 
+@dataclass(frozen=True)
+class _Move:
+    """A package or an event of the case: when it arrived, what it was, how it reads."""
+
+    at: datetime
+    trigger: str
+    step: Step
+
+
+def _allowed(trigger: str, status: CountyStatus | None) -> bool:
+    return any(what == trigger and status in sources for what, sources, _ in MOVES)
+
+
+def _after(trigger: str, status: CountyStatus | None) -> CountyStatus | None:
+    return next((target for what, _, target in MOVES if what == trigger), status)
+
+
+def _package_first(package: _Move, event: _Move, status: CountyStatus | None) -> bool:
+    """Whether the package came before the event. Times are whole seconds, so within one
+    second the case's status decides: the server accepted them only in a legal order."""
+    if package.at != event.at:
+        return package.at < event.at
+    if not _allowed(package.trigger, status):
+        return False
+    return not _allowed(event.trigger, status) or _allowed(
+        event.trigger, _after(package.trigger, status)
+    )
+
+
+def _in_order(packages: list[_Move], events: list[_Move]) -> list[Step]:
+    """Merge the packages (by arrival) and the events (by seq) in the order they happened."""
+    steps: list[Step] = []
+    status: CountyStatus | None = None
+    p, e = deque(packages), deque(events)
+    while p or e:
+        take_package = bool(p) and (not e or _package_first(p[0], e[0], status))
+        move = p.popleft() if take_package else e.popleft()
+        steps.append(move.step)
+        status = _after(move.trigger, status)
+    return steps
+
+
+def _package_step(case: CountyCaseRecord, action: str, received: datetime) -> Step:
+    if action == "hand_off":
+        return Step("已移交县级", case.handed_off_on)
+    if action == "supplement":
+        return Step("已补正材料", received.date())
+    return Step("已撤回", received.date())
+
+
 def _steps(case: CountyCaseRecord) -> list[Step]:
-    timeline: list[tuple[datetime, int, Step]] = []
-    packages = CountyPackageRecord.select(
-        CountyPackageRecord.action, CountyPackageRecord.received_at
-    ).where(CountyPackageRecord.case == case.id)
-    for number, package in enumerate(packages):
-        if package.action == "hand_off":
-            step = Step("已移交县级", case.handed_off_on)
-        elif package.action == "supplement":
-            step = Step("已补正材料", package.received_at.date())
-        else:
-            step = Step("已撤回", package.received_at.date())
-        timeline.append((package.received_at, number, step))
-    events = CountyEventRecord.select().where(CountyEventRecord.case == case.id)
-    for event in events:
-        step = _event_step(event.kind, json.loads(event.data), event.at)
-        timeline.append((event.at, 100_000 + int(event.seq), step))
-    return [step for _, _, step in sorted(timeline, key=lambda t: (t[0], t[1]))]
+    packages = (
+        CountyPackageRecord.select(CountyPackageRecord.action, CountyPackageRecord.received_at)
+        .where(CountyPackageRecord.case == case.id)
+        .order_by(CountyPackageRecord.received_at, CountyPackageRecord.id)
+    )
+    events = (
+        CountyEventRecord.select()
+        .where(CountyEventRecord.case == case.id)
+        .order_by(CountyEventRecord.seq)
+    )
+    return _in_order(
+        [
+            _Move(p.received_at, p.action, _package_step(case, p.action, p.received_at))
+            for p in packages
+        ],
+        [_Move(e.at, e.kind, _event_step(e.kind, json.loads(e.data), e.at)) for e in events],
+    )
 
 
 def lookup(server: CountyServer, case_no: str, query_code: str) -> Progress | None:
@@ -124,10 +176,21 @@ def normalise(case_no: str | None, query_code: str | None) -> tuple[str, str] | 
     return None
 
 
+def input_problem(case_no: str | None, query_code: str | None) -> str:
+    """What to tell someone whose number or code is missing or not shaped right."""
+    given = (("办件编号", case_no), ("查询码", query_code))
+    missing = [name for name, value in given if not (value or "").strip()]
+    if missing:
+        return f"请输入{'和'.join(missing)}（印在收件回执上）。"
+    return "办件编号或查询码格式不正确，请对照收件回执填写。"
+
+
+# Phones: no auto-capitalised first letter, no autocorrect, upper case for the code.
 FORM = """<form method="get" action="/progress" autocomplete="off">
-<label>办件编号<input name="no" inputmode="latin" maxlength="32" required
- placeholder="区划代码-窗口代码-日期-序号"></label>
-<label>查询码<input name="code" maxlength="6" required placeholder="收件回执上的6位查询码"></label>
+<label>办件编号<input name="no" inputmode="latin" maxlength="32" required autocapitalize="off"
+ autocorrect="off" spellcheck="false" placeholder="区划代码-窗口代码-日期-序号"></label>
+<label>查询码<input name="code" maxlength="6" required autocapitalize="characters"
+ autocorrect="off" spellcheck="false" placeholder="收件回执上的6位查询码"></label>
 <button type="submit">查询</button>
 </form>"""
 

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from starlette.convertors import Convertor, register_url_convertor
 
 from sync.protocol import (
     BlobStored,
@@ -43,6 +44,22 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 AUTH_ERRORS = (401, 429)
 Sha256Path = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$", description="小写十六进制 SHA-256")]
+
+
+class Sha256Convertor(Convertor[str]):
+    """`{sha256:sha256}` in a route path: only a hash matches, so `/blobs/missing` stays the
+    address of its own route (405 for other methods) instead of a blob named "missing"."""
+
+    regex = "[0-9a-f]{64}"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("sha256", Sha256Convertor())
 router = APIRouter(prefix="/api/v1")
 
 
@@ -95,12 +112,13 @@ def get_receipt(
     responses=errors(*AUTH_ERRORS, 400, 413, 422),
 )
 def post_missing(request: Request, township: Township, body: MissingBlobsRequest) -> MissingBlobs:
-    with store.connection(server_of(request).db):
-        return MissingBlobs(missing=blobs.missing_for(township.code, body.hashes))
+    server = server_of(request)
+    with store.connection(server.db):
+        return MissingBlobs(missing=blobs.missing_for(township.code, body.hashes, server))
 
 
 @router.put(
-    "/blobs/{sha256}",
+    "/blobs/{sha256:sha256}",
     response_model=BlobStored,
     status_code=201,
     summary="上传一个附件（原始字节；PDF、JPEG 或 PNG，不超过20MB）",
@@ -114,6 +132,7 @@ def post_missing(request: Request, township: Township, body: MissingBlobsRequest
     },
     responses={
         200: {"model": BlobStored, "description": "本乡镇已上传过相同内容"},
+        404: {"model": ErrorBody, "description": "地址中不是64位小写十六进制的 SHA-256"},
         **errors(*AUTH_ERRORS, 400, 413, 415, 422),
     },
 )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 from uuid import UUID
 
@@ -18,6 +17,7 @@ from sync.protocol import (
     NewCountyEvent,
 )
 from sync.protocol_county import CaseDetail, CasePage, CountyStatus, TownshipStats
+from sync.protocol_types import IsoDate
 from sync.server import blobs, casework, distribution, inbox
 from sync.server.auth import AdminStaff, Staff, WindowStaff
 from sync.server.context import server_of
@@ -77,7 +77,7 @@ def get_cases(
     township: Annotated[str | None, Query(pattern=r"^[0-9]{9}$")] = None,
     item_code: Annotated[str | None, Query(pattern=r"^[0-9A-Za-z_.-]{1,40}$")] = None,
     status: CountyStatus | None = None,
-    due_before: date | None = None,
+    due_before: IsoDate | None = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=inbox.INBOX_PAGE_MAX)] = 50,
 ) -> CasePage:
@@ -96,7 +96,7 @@ def get_case(request: Request, staff: Staff, case_uuid: UUID) -> CaseDetail:
 
 
 @router.get(
-    "/county/blobs/{sha256}",
+    "/county/blobs/{sha256:sha256}",
     summary="下载一个附件（校验后返回原始字节）",
     response_class=Response,
     responses={

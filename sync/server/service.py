@@ -59,13 +59,16 @@ def serve(
     import uvicorn
 
     server = open_server(db_url, Path(data_dir), keystore=keystore, ask_passphrase=ask_passphrase)
-    uvicorn.run(
-        create_app(server),
-        host=host,
-        port=port,
-        ssl_certfile=ssl_certfile,
-        ssl_keyfile=ssl_keyfile,
-        server_header=False,
-        log_config=log_config(),
-        log_level="info",
-    )
+    try:
+        uvicorn.run(
+            create_app(server),
+            host=host,
+            port=port,
+            ssl_certfile=ssl_certfile,
+            ssl_keyfile=ssl_keyfile,
+            server_header=False,
+            log_config=log_config(),
+            log_level="info",
+        )
+    finally:
+        server.close()

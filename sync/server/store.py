@@ -1,20 +1,46 @@
 """The county server's own tables (peewee records) and its connection and transaction helpers.
 
 They live on the app's database layer (app.store.db.make_database, the shared BaseRecord and
-its proxy) but in this module of their own, so they can later be folded into the versioned
-migrations. Until then `create_county_tables` creates whatever is missing.
+its proxy) but in this module of their own. Their schema comes from the frozen SQL of
+`sync/server/schema/` (`sync.server.migrations`), never from `create_tables`: a change to a
+record here needs a new schema version there.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import peewee as pw
+from playhouse.pool import (
+    MaxConnectionsExceeded,
+    PooledDatabase,
+    PooledPostgresqlDatabase,
+    PooledSqliteDatabase,
+)
 
 from app.store import db as dbmod
 from app.store.models import BaseRecord
+from sync.server.errors import ApiError
+from sync.server.migrations import migrate_county
+
+# The serving process keeps its connections open in a pool: opening one per request cost a
+# TCP and authentication round (PostgreSQL) or five pragmas and a WAL checkpoint at every
+# close (SQLite), and peewee serialises connect and close, so request threads queued on it.
+POOL_MAX_CONNECTIONS = 32
+# A request finding every connection busy waits this long, then gets a 503 (retried later).
+POOL_WAIT_SECONDS = 20
+# A connection is closed at its first check-in after this age, so none lives for ever.
+POOL_RECYCLE_SECONDS = 600
+
+
+class CountySchemaVersionRecord(BaseRecord):
+    """One row per applied schema version of the county database."""
+
+    version = pw.IntegerField()
+    applied_at = pw.DateTimeField()
 
 
 class CountySettingRecord(BaseRecord):
@@ -141,7 +167,9 @@ class CountyHolidayYearRecord(BaseRecord):
     uploaded_by = pw.CharField(max_length=32)
 
 
+# Every table of the county database, in the order the schema creates them.
 COUNTY_RECORDS: tuple[type[BaseRecord], ...] = (
+    CountySchemaVersionRecord,
     CountySettingRecord,
     CountyTownshipRecord,
     CountyStaffRecord,
@@ -155,36 +183,81 @@ COUNTY_RECORDS: tuple[type[BaseRecord], ...] = (
 )
 
 
-def open_database(url: str) -> pw.Database:
-    """The database of `url`, bound to the records, with the county tables in place."""
+def pooled(db: pw.Database) -> pw.Database:
+    """The same database (settings of app.store.db.make_database) behind a connection pool.
+
+    A pooled connection is checked before reuse (PostgreSQL: a round trip, so one left broken
+    by a database restart is dropped instead of failing the request) and rolled back when it
+    comes back with a transaction open, so nothing of one request reaches the next.
+    """
+    limits: dict[str, Any] = {
+        "max_connections": POOL_MAX_CONNECTIONS,
+        "stale_timeout": POOL_RECYCLE_SECONDS,
+        "timeout": POOL_WAIT_SECONDS,
+    }
+    pool: pw.Database
+    if isinstance(db, pw.SqliteDatabase):
+        pool = PooledSqliteDatabase(
+            db.database,
+            pragmas=dbmod.SQLITE_PRAGMAS,
+            lock_type="IMMEDIATE",
+            # Pooled connections move between request threads (one at a time).
+            check_same_thread=False,
+            **limits,
+        )
+    elif isinstance(db, pw.PostgresqlDatabase):
+        pool = PooledPostgresqlDatabase(db.database, **db.connect_params, **limits)
+    else:
+        raise TypeError(f"no pool for {type(db).__name__}")
+    return pool
+
+
+def open_database(url: str, *, backup_dir: Path | None = None, pool: bool = False) -> pw.Database:
+    """The database of `url`, bound to the records, its county schema at the latest version
+    (created, adopted or upgraded; an existing one is copied to `backup_dir` first).
+
+    `pool` for the serving process (see `pooled`); close it with `close_database`.
+    """
     db = dbmod.make_database(url)
+    if pool:
+        db = pooled(db)
     dbmod.bind(db)
-    create_county_tables(db)
+    try:
+        migrate_county(db, backup_dir=backup_dir)
+    except BaseException:
+        close_database(db)
+        raise
     return db
 
 
-def create_county_tables(db: pw.Database) -> None:
-    """Create the county tables and their indexes where they do not exist yet."""
-    dbmod.bind(db)
-    with db.connection_context(), db.atomic():
-        db.create_tables(list(COUNTY_RECORDS), safe=True)
+def close_database(db: pw.Database) -> None:
+    """Close every connection, pooled ones included (a plain close only returns the
+    calling thread's connection to the pool)."""
+    if isinstance(db, PooledDatabase):
+        db.close_all()
+    else:
+        db.close()
+
+
+def _busy() -> ApiError:
+    return ApiError(503, "县级服务器繁忙，请稍后再试", code="busy", headers={"Retry-After": "5"})
 
 
 @contextmanager
 def connection(db: pw.Database) -> Iterator[None]:
-    """A connection for one request in the current thread, closed when the request ends.
-
-    Each request opens its own: a connection kept per pool thread would go stale when
-    PostgreSQL restarts and turn every later request into a 500.
-    """
-    with db.connection_context():
-        yield
+    """A connection for one request in the current thread, given back when it ends (to the
+    pool of a serving process: see `pooled`)."""
+    try:
+        with db.connection_context():
+            yield
+    except MaxConnectionsExceeded:  # only connecting raises it
+        raise _busy() from None
 
 
 @contextmanager
 def transaction(db: pw.Database) -> Iterator[None]:
     """One write transaction per request: all of it, or nothing (SQLite locks at BEGIN)."""
-    with db.connection_context(), db.atomic():
+    with connection(db), db.atomic():
         yield
 
 

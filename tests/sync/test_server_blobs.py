@@ -79,6 +79,20 @@ def test_a_damaged_copy_on_disk_is_repaired_by_the_next_upload(county, client, c
     assert fixed.content == PDF and fixed.headers["content-type"] == "application/pdf"
 
 
+def test_a_file_lost_from_disk_is_asked_for_again_and_restored(county, client, creds):
+    """A power cut can lose a stored file while its row survives: the township is asked
+    for it again instead of the county answering 'lost' for ever."""
+    put(client, creds.t, PDF)
+    target = county.blobs_dir / sha(PDF)[:2] / sha(PDF)
+    target.unlink()
+    missing = client.post("/api/v1/blobs/missing", json={"hashes": [sha(PDF)]}, headers=creds.t)
+    assert missing.json() == {"missing": [sha(PDF)]}
+    assert put(client, creds.t, PDF).status_code == 200
+    assert target.read_bytes() == PDF
+    again = client.post("/api/v1/blobs/missing", json={"hashes": [sha(PDF)]}, headers=creds.t)
+    assert again.json() == {"missing": []}
+
+
 def test_other_types_are_415(county, client, creds):
     response = put(client, creds.t, GIF)
     assert response.status_code == 415

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -16,13 +12,10 @@ from pathlib import Path
 import pytest
 import requests
 from county_helpers import PDF, PNG, TOWNSHIP, attachment, bearer, package, sha
+from county_live import ROOT, child_env, free_port, stop_process, wait_until_healthy
 
 from app.domain.masking import find_unmasked_ids
 from sync.server import auth, store
-
-ROOT = Path(__file__).resolve().parents[2]
-PASSPHRASE = "e2e-county-passphrase"
-START_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True)
@@ -33,51 +26,15 @@ class LiveServer:
     log: Path
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_until_healthy(proc: subprocess.Popen[bytes], url: str, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"server exited with {proc.returncode}:\n{log.read_text(errors='replace')}")
-        try:
-            if requests.get(f"{url}/api/v1/health", timeout=2).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"server not healthy after {START_TIMEOUT}s:\n{log.read_text(errors='replace')}")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=15)
-
-
 @pytest.fixture
 def live(db_url: str, tmp_path: Path) -> Iterator[LiveServer]:
     db = store.open_database(db_url)
     township = auth.add_township(db, TOWNSHIP, "青禾镇")
     staff = auth.add_staff(db, "county1", "县窗口甲", "window")
     db.close()
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BUJIANMIAN_")}
-    # The fail backend keeps the server away from any real keyring: the key is wrapped.
-    env.update(
-        BUJIANMIAN_PASSPHRASE=PASSPHRASE,
-        PYTHONPATH=str(ROOT),
-        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
-    )
+    env = child_env()  # the fail keyring backend: the server's key is wrapped by a passphrase
     log = tmp_path / "server.log"
     command = [
         sys.executable,
@@ -96,10 +53,10 @@ def live(db_url: str, tmp_path: Path) -> Iterator[LiveServer]:
     with open(log, "wb") as sink:
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT)
     try:
-        _wait_until_healthy(proc, url, log)
+        wait_until_healthy(proc, url, log)
         yield LiveServer(url, township, staff, log)
     finally:
-        _stop(proc)
+        stop_process(proc)
 
 
 def test_package_with_attachments_over_http(live: LiveServer, tmp_path: Path):

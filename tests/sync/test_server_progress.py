@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from county_helpers import (
     ADDRESS,
@@ -124,11 +126,21 @@ def test_the_form_is_shown_without_parameters(client):
     assert response.headers["content-type"].startswith("text/html")
 
 
-@pytest.mark.parametrize(("no", "code"), [("abc", CODE), (CASE_NO, "123"), (CASE_NO, None)])
-def test_malformed_input_is_400_and_independent_of_the_database(client, creds, clock, no, code):
+@pytest.mark.parametrize(
+    ("no", "code", "says"),
+    [
+        ("abc", CODE, "格式不正确"),
+        (CASE_NO, "123", "格式不正确"),
+        (CASE_NO, None, "请输入查询码"),
+        ("", " ", "请输入办件编号和查询码"),
+    ],
+)
+def test_malformed_input_is_400_and_independent_of_the_database(
+    client, creds, clock, no, code, says
+):
     params = {"no": no} | ({"code": code} if code else {})
     response = client.get("/progress", params=params)
-    assert response.status_code == 400 and "格式不正确" in response.text
+    assert response.status_code == 400 and says in response.text
 
 
 def test_the_page_is_self_contained_and_locked_down(client, creds, clock):
@@ -159,3 +171,20 @@ def test_lookups_are_rate_limited_per_address(county, client, creds, clock):
     assert limited.status_code == 429 and "查询过于频繁" in limited.text
     assert limited.headers["retry-after"] == "60"
     assert client.get("/progress").status_code == 200
+
+
+def test_steps_within_one_second_keep_the_order_they_happened_in(client, creds, clock):
+    """Times are whole seconds: a supplement in the same second as the correction before it
+    must still come after it (the case's status decides, not the table it is stored in)."""
+    data = package()
+    client.post("/api/v1/packages", json=data, headers=creds.t)
+    case = data["case_uuid"]
+    event(client, creds, case, "signed", {"on": "2026-11-16"})
+    missing = [{"name": "残疾人证", "reason": "照片页不清晰"}]
+    event(client, creds, case, "correction", {"missing": missing, "due_date": "2026-11-25"})
+    supplement = {**data, "revision": 2, "action": "supplement"}
+    assert client.post("/api/v1/packages", json=supplement, headers=creds.t).status_code == 201
+    event(client, creds, case, "correction", {"missing": missing, "due_date": "2026-11-25"})
+    page = lookup(client).text
+    steps = ["已移交县级", "县级已签收", "需补正", "已补正材料", "需补正"]
+    assert re.findall(r"<b>([^<]+)</b>", page) == steps

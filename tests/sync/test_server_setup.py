@@ -12,6 +12,7 @@ from sync.server import store
 from sync.server.__main__ import main
 from sync.server.app import create_app
 from sync.server.context import open_server
+from sync.server.migrations import migrate_county
 from sync.server.packages import seal, unseal
 
 PASSPHRASE = "县级服务器口令-2026"
@@ -42,9 +43,9 @@ def test_key_kept_in_the_keyring_is_found_again(db_url, tmp_path):
 
 def test_tables_are_created_once_and_kept(db_url, tmp_path):
     db = store.open_database(db_url)
-    store.create_county_tables(db)
+    migrate_county(db)
     assert main(["--db", db_url, "township-add", TOWNSHIP, "青禾镇"]) == 0
-    store.create_county_tables(db)
+    migrate_county(db)
     with db.connection_context():
         assert store.CountyTownshipRecord.select().count() == 1
     db.close()

@@ -1,0 +1,25 @@
+-- county schema version 1 (sqlite); frozen: never edit, add a new version instead
+CREATE TABLE "county_schema_version" ("id" INTEGER NOT NULL PRIMARY KEY, "version" INTEGER NOT NULL, "applied_at" DATETIME NOT NULL);
+CREATE TABLE "county_setting" ("key" VARCHAR(100) NOT NULL PRIMARY KEY, "value" TEXT NOT NULL);
+CREATE TABLE "county_township" ("id" INTEGER NOT NULL PRIMARY KEY, "code" VARCHAR(9) NOT NULL, "name" VARCHAR(100) NOT NULL, "credential_hash" VARCHAR(255) NOT NULL, "disabled" INTEGER NOT NULL, "event_seq" INTEGER NOT NULL, "created_at" DATETIME NOT NULL, "credential_issued_at" DATETIME NOT NULL);
+CREATE UNIQUE INDEX "countytownshiprecord_code" ON "county_township" ("code");
+CREATE TABLE "county_staff" ("id" INTEGER NOT NULL PRIMARY KEY, "username" VARCHAR(32) NOT NULL, "display_name" VARCHAR(50) NOT NULL, "role" VARCHAR(10) NOT NULL, "token_hash" VARCHAR(255) NOT NULL, "disabled" INTEGER NOT NULL, "created_at" DATETIME NOT NULL);
+CREATE UNIQUE INDEX "countystaffrecord_username" ON "county_staff" ("username");
+CREATE TABLE "county_case" ("id" INTEGER NOT NULL PRIMARY KEY, "uuid" TEXT NOT NULL, "township" VARCHAR(9) NOT NULL, "case_no" VARCHAR(32) NOT NULL, "query_code" VARCHAR(8) NOT NULL, "item_code" VARCHAR(40) NOT NULL, "item_name" VARCHAR(200) NOT NULL, "status" VARCHAR(16) NOT NULL, "deadline" DATE, "handed_off_on" DATE NOT NULL, "latest_revision" INTEGER NOT NULL, "received_at" DATETIME NOT NULL, "updated_at" DATETIME NOT NULL);
+CREATE UNIQUE INDEX "countycaserecord_uuid" ON "county_case" ("uuid");
+CREATE UNIQUE INDEX "countycaserecord_case_no" ON "county_case" ("case_no");
+CREATE INDEX "countycaserecord_township_status_deadline" ON "county_case" ("township", "status", "deadline");
+CREATE INDEX "countycaserecord_status_deadline" ON "county_case" ("status", "deadline");
+CREATE TABLE "county_package" ("id" INTEGER NOT NULL PRIMARY KEY, "case_id" INTEGER NOT NULL, "uuid" TEXT NOT NULL, "revision" INTEGER NOT NULL, "township" VARCHAR(9) NOT NULL, "action" VARCHAR(12) NOT NULL, "digest" VARCHAR(64) NOT NULL, "body" TEXT NOT NULL, "receipt" TEXT NOT NULL, "received_at" DATETIME NOT NULL, FOREIGN KEY ("case_id") REFERENCES "county_case" ("id") ON DELETE RESTRICT);
+CREATE INDEX "countypackagerecord_case_id" ON "county_package" ("case_id");
+CREATE UNIQUE INDEX "countypackagerecord_uuid_revision" ON "county_package" ("uuid", "revision");
+CREATE TABLE "county_blob" ("sha256" VARCHAR(64) NOT NULL PRIMARY KEY, "size" INTEGER NOT NULL, "mime" VARCHAR(30) NOT NULL, "path" VARCHAR(200) NOT NULL, "created_at" DATETIME NOT NULL);
+CREATE TABLE "county_blob_grant" ("id" INTEGER NOT NULL PRIMARY KEY, "township" VARCHAR(9) NOT NULL, "sha256" VARCHAR(64) NOT NULL, "created_at" DATETIME NOT NULL);
+CREATE UNIQUE INDEX "countyblobgrantrecord_township_sha256" ON "county_blob_grant" ("township", "sha256");
+CREATE TABLE "county_event" ("id" INTEGER NOT NULL PRIMARY KEY, "township" VARCHAR(9) NOT NULL, "seq" INTEGER NOT NULL, "case_id" INTEGER NOT NULL, "kind" VARCHAR(12) NOT NULL, "at" DATETIME NOT NULL, "data" TEXT NOT NULL, "staff" VARCHAR(32) NOT NULL, FOREIGN KEY ("case_id") REFERENCES "county_case" ("id") ON DELETE RESTRICT);
+CREATE INDEX "countyeventrecord_case_id" ON "county_event" ("case_id");
+CREATE UNIQUE INDEX "countyeventrecord_township_seq" ON "county_event" ("township", "seq");
+CREATE TABLE "county_catalog" ("id" INTEGER NOT NULL PRIMARY KEY, "version" VARCHAR(40) NOT NULL, "sort_key" VARCHAR(20) NOT NULL, "sha256" VARCHAR(64) NOT NULL, "published" DATE NOT NULL, "items" INTEGER NOT NULL, "content" TEXT NOT NULL, "uploaded_at" DATETIME NOT NULL, "uploaded_by" VARCHAR(32) NOT NULL);
+CREATE UNIQUE INDEX "countycatalogrecord_version" ON "county_catalog" ("version");
+CREATE INDEX "countycatalogrecord_sort_key" ON "county_catalog" ("sort_key");
+CREATE TABLE "county_holiday_year" ("year" INTEGER NOT NULL PRIMARY KEY, "days" TEXT NOT NULL, "uploaded_at" DATETIME NOT NULL, "uploaded_by" VARCHAR(32) NOT NULL);
