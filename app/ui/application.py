@@ -1,5 +1,6 @@
 """Start of the desktop client: QApplication and font, the database (passphrase when there is
-no keyring), the crash handler, then login → main window, again after each logout."""
+no keyring), the crash handler, then login → main window (and its county sync), again after
+each logout."""
 
 from __future__ import annotations
 
@@ -190,6 +191,9 @@ def show_main_window(app: QApplication, ctx: UiContext) -> tuple[int, bool]:
     logged_out: list[bool] = []
     window.logout_requested.connect(lambda: logged_out.append(True))
     window.showMaximized()
+    # The county sync of a township desk, once the window is on screen (it may ask for the
+    # sync credential); the window stops it at logout or close.
+    QTimer.singleShot(0, window.start_sync)
     code = app.exec()
     return code, bool(logged_out)
 

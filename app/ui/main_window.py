@@ -1,9 +1,11 @@
-"""The main window: who works where (header), the role's workspace, shortcuts, status bar,
-and the idle lock that covers everything without closing anything."""
+"""The main window: who works where (header), the role's workspace, shortcuts, status bar
+(database, holiday calendar, county sync), and the idle lock that covers everything without
+closing anything (the county sync keeps sending while the screen is locked)."""
 
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence
@@ -24,10 +26,12 @@ from app.ui.context import UiContext
 from app.ui.errors import reporting
 from app.ui.idle import IdleWatcher
 from app.ui.login import ChangePasswordDialog
+from app.ui.sync_bar import SyncPanel, SyncStatusLabel
 from app.ui.workspaces import Workspace, WorkspaceFactory, workspace_for
+from sync.client.status import NOT_CONFIGURED
 
 APP_TITLE = "不见面小系统"
-SYNC_TEXT = "县级同步：未配置"
+SYNC_TEXT = NOT_CONFIGURED
 WARNING_STYLE = "color: #8a4b00; background: #fff1c2; padding: 1px 6px;"
 
 
@@ -44,6 +48,7 @@ class MainWindow(QMainWindow):
         workspace_factory: WorkspaceFactory | None = None,
         idle_minutes: float | None = None,
         idle_check_ms: int = 5000,
+        sync_interval: float | None = None,
     ) -> None:
         super().__init__(parent)
         self.ctx = ctx
@@ -61,8 +66,8 @@ class MainWindow(QMainWindow):
         layout.addWidget(self._header())
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
+        self._status_bar(sync_interval)
         self._actions()
-        self._status_bar()
         self.idle = IdleWatcher(
             ctx, self, idle_minutes=idle_minutes, check_interval_ms=idle_check_ms
         )
@@ -113,6 +118,7 @@ class MainWindow(QMainWindow):
             ("刷新(&R)", QKeySequence.StandardKey.Refresh, self.refresh),
             ("锁定屏幕(&L)", QKeySequence("Ctrl+L"), self.lock_now),
             ("修改密码(&P)…", None, self.change_password),
+            ("立即同步(&Y)", None, self.sync_now),
             ("退出(&X)", QKeySequence("Ctrl+Q"), self.close),
         )
         self.actions_by_name: dict[str, QAction] = {}
@@ -127,23 +133,42 @@ class MainWindow(QMainWindow):
             self.actions_by_name[text.split("(")[0]] = action
         # F5 on every platform (Refresh is F5 on Windows but not everywhere).
         self.actions_by_name["刷新"].setShortcuts([QKeySequence("F5")])
+        self.sync.changed.connect(self._sync_changed)
+        self._sync_changed()
 
-    def _status_bar(self) -> None:
+    def _status_bar(self, sync_interval: float | None) -> None:
         bar = self.statusBar()
         url = redact_url(self.ctx.rt.url)
         self.db_label = QLabel(f"数据库：{url}")
         self.db_label.setToolTip(url)
-        self.sync_label = QLabel(SYNC_TEXT)
         bar.addWidget(self.db_label, 1)
         self.calendar_label = QLabel()
         self.calendar_label.setWordWrap(False)
-        warning = holidays.calendar_warning(self.ctx.rt)
-        if warning:
-            self.calendar_label.setText(f"⚠ {warning}")
-            self.calendar_label.setToolTip(warning)
-            self.calendar_label.setStyleSheet(WARNING_STYLE)
-            bar.addPermanentWidget(self.calendar_label)
+        self.calendar_label.setStyleSheet(WARNING_STYLE)
+        bar.addPermanentWidget(self.calendar_label)
+        self._calendar_warning()
+        self.sync_label = SyncStatusLabel()
+        self.sync_label.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.sync = SyncPanel(self.ctx, self.sync_label, self, interval=sync_interval)
+        self.sync.applied.connect(lambda _report: self._calendar_warning())
         bar.addPermanentWidget(self.sync_label)
+
+    def _calendar_warning(self) -> None:
+        """Shown while a year in use has no holiday schedule (the county may send one)."""
+        warning = holidays.calendar_warning(self.ctx.rt) or ""
+        self.calendar_label.setText(f"⚠ {warning}" if warning else "")
+        self.calendar_label.setToolTip(warning)
+        self.calendar_label.setVisible(bool(warning))
+
+    def start_sync(self, **options: Any) -> bool:
+        """Start this desk's county sync (after login); see SyncPanel.start."""
+        return self.sync.start(**options)
+
+    def sync_now(self) -> None:
+        self.sync.run_now()
+
+    def _sync_changed(self) -> None:
+        self.actions_by_name["立即同步"].setEnabled(self.sync.running)
 
     def _set_covered(self, covered: bool) -> None:
         self.stack.setCurrentIndex(1 if covered else 0)
@@ -170,6 +195,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.idle.stop()
+        self.sync.stop()  # logout and close; the idle lock never gets here
         super().closeEvent(event)
 
 

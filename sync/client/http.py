@@ -11,7 +11,7 @@ from urllib3.exceptions import NewConnectionError
 
 from app.domain.errors import KnownError
 from sync.client.config import SyncConfig
-from sync.protocol import API_PREFIX, EventPage, MissingBlobs
+from sync.protocol import API_PREFIX, CatalogRelease, EventPage, HolidayRelease, MissingBlobs
 
 # Connect quickly (the extranet is up or it is not); give a large upload time to arrive.
 CONNECT_TIMEOUT = 5.0
@@ -61,7 +61,9 @@ class BadCredential(Refused):
     """401: the credential is wrong or revoked; nothing can be sent until it is replaced."""
 
 
-def _never_sent(exc: requests.RequestException) -> bool:
+def never_sent(exc: requests.RequestException) -> bool:
+    """True when the request cannot have reached the server (refused, no route, connect
+    timeout): sending it again cannot make anything happen twice."""
     if isinstance(exc, requests.ConnectTimeout):
         return True
     if not isinstance(exc, requests.ConnectionError):
@@ -76,12 +78,13 @@ def _transport_error(exc: requests.RequestException) -> SyncError:
             "无法与县级服务器建立安全连接（证书校验失败），请检查服务器证书和本机的 CA 证书设置",
             code="tls",
         )
-    if _never_sent(exc):
+    if never_sent(exc):
         return Unreachable("无法连接县级服务器，可能是政务外网不通，稍后自动重试", code="offline")
     return Uncertain("已发出请求但没有收到县级服务器的答复，稍后将原样重发", code="uncertain")
 
 
-def _error_of(response: requests.Response) -> SyncError:
+def error_of(response: requests.Response) -> SyncError:
+    """The SyncError an error answer (4xx/5xx) of the county server stands for."""
     status = response.status_code
     try:
         body: dict[str, Any] = response.json()
@@ -134,7 +137,7 @@ class CountyClient:
         except requests.RequestException as exc:
             raise _transport_error(exc) from exc
         if response.status_code >= 400:
-            raise _error_of(response)
+            raise error_of(response)
         return response
 
     def health(self) -> None:
@@ -161,3 +164,11 @@ class CountyClient:
     def events(self, after: int, limit: int = 100) -> EventPage:
         answer = self._call("GET", "/events", params={"after": after, "limit": limit})
         return _parse(EventPage, answer)
+
+    def catalog_latest(self) -> CatalogRelease:
+        """The county's newest catalog version (Refused 404 when none is published)."""
+        return _parse(CatalogRelease, self._call("GET", "/catalog/latest"))
+
+    def holidays(self) -> HolidayRelease:
+        """Every published holiday year (Refused 404 when none is published)."""
+        return _parse(HolidayRelease, self._call("GET", "/holidays"))

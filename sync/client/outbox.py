@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -35,8 +37,13 @@ from sync.protocol import HandoffPackage
 if TYPE_CHECKING:
     from app.services.runtime import Runtime
 
+# Cases sent at once by one pass, each by its own sender thread (a case's revisions always
+# by one sender, in order): one at a time left the county and this desk waiting on each other.
+SENDERS = 4
 BACKOFF_BASE_SECONDS = 30.0
 BACKOFF_CAP_SECONDS = 3600.0
+# 30 s doubled 7 times passes the cap; more doublings only risk a float overflow.
+BACKOFF_MAX_DOUBLINGS = 16
 
 
 @dataclass
@@ -54,7 +61,8 @@ class ReceiptMismatch(Refused):
 def backoff(attempts: int, rng: random.Random | None = None) -> timedelta:
     """Exponential (30 s, 60 s, … up to an hour) with jitter, so 30 townships coming back
     online after an outage do not all knock at the same second."""
-    delay = min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_CAP_SECONDS)
+    doublings = min(max(attempts - 1, 0), BACKOFF_MAX_DOUBLINGS)
+    delay = min(BACKOFF_BASE_SECONDS * 2**doublings, BACKOFF_CAP_SECONDS)
     return timedelta(seconds=delay * (0.5 + (rng or random).random() / 2))
 
 
@@ -172,7 +180,9 @@ def _retry(rt: Runtime, row: OutboxRecord, exc: SyncError, rng: random.Random | 
     uncertain = row.status == "uncertain" or isinstance(exc, Uncertain)
     wait = backoff(row.attempts + 1, rng)
     if isinstance(exc, ServerTrouble) and exc.retry_after:
-        wait = max(wait, timedelta(seconds=exc.retry_after))
+        # Honoured up to the backoff cap: a huge Retry-After must not park the row for
+        # years (or overflow the date).
+        wait = max(wait, timedelta(seconds=min(exc.retry_after, BACKOFF_CAP_SECONDS)))
     status = "uncertain" if uncertain else "pending"
     _finish(rt, row, status, exc.message, next_attempt_at=rt.now() + wait)
 
@@ -206,26 +216,118 @@ def process(rt: Runtime, client: CountyClient, row: OutboxRecord, rng: random.Ra
     return "delivered"
 
 
-def run_once(rt: Runtime, client: CountyClient, rng: random.Random | None = None) -> RunReport:
-    """One pass over the due rows, oldest first. Stops early when the county is unreachable."""
-    report = RunReport()
-    for row in due_rows(rt):
+class _Pass:
+    """What the senders of one pass share: the report, the stop flag, the first failure."""
+
+    def __init__(self, lanes: list[list[OutboxRecord]]) -> None:
+        self.report = RunReport()
+        self.halt = threading.Event()
+        self.failure: BaseException | None = None
+        self.offline = ""  # why the county could not be reached, if that ended the pass
+        self._lanes: Iterator[list[OutboxRecord]] = iter(lanes)
+        self._lock = threading.Lock()
+
+    def next_lane(self) -> list[OutboxRecord] | None:
+        with self._lock:
+            return None if self.halt.is_set() else next(self._lanes, None)
+
+    def count(self, outcome: str) -> None:
+        with self._lock:
+            if outcome == "delivered":
+                self.report.delivered += 1
+            elif outcome == "stopped":
+                self.report.stopped += 1
+            elif outcome == "blocked":
+                self.report.blocked += 1
+            else:
+                self.report.retrying += 1
+
+    def fail(self, exc: BaseException) -> None:
+        with self._lock:
+            if self.failure is None:
+                self.failure = exc
+        self.halt.set()
+
+
+def _lanes(rows: list[OutboxRecord]) -> list[list[OutboxRecord]]:
+    """The due rows by case, cases in the order of their oldest row, revisions in order."""
+    by_case: dict[int, list[OutboxRecord]] = {}
+    for row in rows:
+        by_case.setdefault(case_id_of(row), []).append(row)
+    return [sorted(lane, key=lambda r: r.revision) for lane in by_case.values()]
+
+
+def _send_case(
+    rt: Runtime,
+    client: CountyClient,
+    lane: list[OutboxRecord],
+    rng: random.Random | None,
+    state: _Pass,
+) -> None:
+    """One case's due rows in revision order; a row waits while an earlier one is open."""
+    for row in lane:
+        if state.halt.is_set():
+            return
         if _earlier_open(row):
-            report.blocked += 1
+            state.count("blocked")
             continue
         try:
             outcome = process(rt, client, row, rng)
-        except SyncError as exc:
+        except SyncError as exc:  # unreachable or a refused credential: the pass ends
             note_contact(False, exc.message)
-            report.retrying += 1
+            state.offline = exc.message
+            state.count("retrying")
             if isinstance(exc, BadCredential):
-                raise
-            break
+                state.fail(exc)
+            state.halt.set()
+            return
         note_contact(True)
-        if outcome == "delivered":
-            report.delivered += 1
-        elif outcome == "stopped":
-            report.stopped += 1
-        else:
-            report.retrying += 1
-    return report
+        state.count(outcome)
+
+
+def _sender(
+    rt: Runtime, client: CountyClient, rng: random.Random | None, state: _Pass, own: bool
+) -> None:
+    """Take cases until none is left or the pass ends; `own`: a thread of this pass, whose
+    database connection (peewee keeps one per thread) is closed at the end."""
+    try:
+        while (lane := state.next_lane()) is not None:
+            _send_case(rt, client, lane, rng, state)
+    except BaseException as exc:  # Stopped, LeaseLost, the database gone: the caller's
+        state.fail(exc)
+    finally:
+        if own and not rt.db.is_closed():
+            rt.db.close()
+
+
+def run_once(
+    rt: Runtime,
+    client: CountyClient,
+    rng: random.Random | None = None,
+    *,
+    senders: int = SENDERS,
+) -> RunReport:
+    """One pass over the due rows, oldest case first, up to `senders` cases at once.
+
+    Every row goes through `process` exactly as when sent alone. The pass stops early when
+    the county is unreachable (rows in flight finish); a refused credential, a stop or a lost
+    lease is raised once every sender has ended.
+    """
+    lanes = _lanes(due_rows(rt))
+    state = _Pass(lanes)
+    threads = [
+        threading.Thread(
+            target=_sender, args=(rt, client, rng, state, True), name=f"county-send-{n}"
+        )
+        for n in range(min(senders, len(lanes)) - 1)
+    ]
+    for thread in threads:
+        thread.start()
+    _sender(rt, client, rng, state, False)
+    for thread in threads:
+        thread.join()
+    if state.offline:  # rows still in flight then may have noted contact since: it is gone
+        note_contact(False, state.offline)
+    if state.failure is not None:
+        raise state.failure
+    return state.report

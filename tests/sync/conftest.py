@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from county_helpers import OTHER, TOWNSHIP, bearer
 from fastapi.testclient import TestClient
+from helpers.fixtures import pg_schema
 
 from sync.server import auth, store
 from sync.server.app import create_app
@@ -41,9 +42,21 @@ class Credentials:
 
 
 @pytest.fixture
+def county_db_url(db_url: str, tmp_path: Path) -> Iterator[str]:
+    """A second empty database of the same kind as `db_url`, for a county server process
+    next to a township database (SQLite file, or another PostgreSQL schema)."""
+    if db_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'county.sqlite3'}"
+        return
+    with pg_schema("c") as url:
+        yield url
+
+
+@pytest.fixture
 def county(db_url: str, tmp_path: Path, clock: object) -> Iterator[CountyServer]:
-    """A county server state on an empty database with the county tables created."""
-    db = store.open_database(db_url)
+    """A county server state on an empty database with the county tables created, its
+    connections pooled as in the serving process."""
+    db = store.open_database(db_url, pool=True)
     server = CountyServer.with_master_key(
         db,
         tmp_path / "county",
@@ -51,7 +64,7 @@ def county(db_url: str, tmp_path: Path, clock: object) -> Iterator[CountyServer]
         now=clock,  # type: ignore[arg-type]
     )
     yield server
-    db.close()
+    server.close()
 
 
 @pytest.fixture

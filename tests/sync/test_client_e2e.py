@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -16,7 +13,8 @@ from typing import Any
 
 import pytest
 import requests
-from county_helpers import PDF, TOWNSHIP, bearer, sha
+from county_helpers import PDF, bearer, sha
+from county_live import ROOT, LiveCounty, child_env
 from helpers.factories import drive, make_case
 
 from app.domain.case import Action
@@ -28,94 +26,11 @@ from sync.client.events import cursor, pull_events
 from sync.client.http import CountyClient
 from sync.client.outbox import due_rows, frozen_body, run_once
 
-ROOT = Path(__file__).resolve().parents[2]
-START_TIMEOUT = 60.0
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BUJIANMIAN_")}
-    env.update(
-        BUJIANMIAN_PASSPHRASE="e2e-county-passphrase",
-        PYTHONPATH=str(ROOT),
-        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
-    )
-    return env
-
-
-def _cli(*args: str) -> str:
-    """`bujianmian …` in its own process; the secret is the last line printed."""
-    done = subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip().splitlines()[-1]
-
-
-class County:
-    """The county server as a real process on 127.0.0.1; stop() and start() keep the port."""
-
-    def __init__(self, tmp_path: Path) -> None:
-        self.db = f"sqlite:///{tmp_path / 'county.sqlite3'}"
-        self.data = tmp_path / "county-data"
-        self.log = tmp_path / "county.log"
-        self.url = f"http://127.0.0.1:{_free_port()}"
-        self.township = _cli("county", "township", "add", TOWNSHIP, "青禾镇", "--db", self.db)
-        self.staff = _cli("county", "staff", "add", "county1", "县窗口甲", "--db", self.db)
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        port = self.url.rsplit(":", 1)[1]
-        command = [sys.executable, "-m", "app.cli", "county", "serve", "--db", self.db,
-                   "--host", "127.0.0.1", "--port", port, "--data", str(self.data)]  # fmt: skip
-        with open(self.log, "ab") as sink:
-            self.proc = subprocess.Popen(
-                command, cwd=ROOT, env=_env(), stdout=sink, stderr=subprocess.STDOUT
-            )
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail(f"county server exited:\n{self.log.read_text(errors='replace')}")
-            try:
-                if requests.get(f"{self.url}/api/v1/health", timeout=2).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.1)
-        pytest.fail(f"county server not healthy:\n{self.log.read_text(errors='replace')}")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=15)
-
-    def staff_get(self, path: str) -> requests.Response:
-        return requests.get(f"{self.url}/api/v1{path}", headers=bearer(self.staff), timeout=10)
-
-    def event(self, case_uuid: str, kind: str, data: dict[str, Any]) -> None:
-        body = {"case_uuid": case_uuid, "kind": kind, "data": data}
-        answer = requests.post(
-            f"{self.url}/api/v1/events", json=body, headers=bearer(self.staff), timeout=10
-        )
-        assert answer.status_code == 201, answer.text
-
-    def package_posts(self) -> int:
-        return self.log.read_text(errors="replace").count("POST /api/v1/packages HTTP/1.1")
-
 
 @pytest.fixture
-def county(tmp_path: Path) -> Iterator[County]:
-    server = County(tmp_path)
+def county(tmp_path: Path, county_db_url: str) -> Iterator[LiveCounty]:
+    """The county server process on the same kind of database as the township."""
+    server = LiveCounty(tmp_path, county_db_url)
     server.start()
     try:
         yield server
@@ -124,7 +39,7 @@ def county(tmp_path: Path) -> Iterator[County]:
 
 
 @pytest.fixture
-def client(county: County) -> Iterator[CountyClient]:
+def client(county: LiveCounty) -> Iterator[CountyClient]:
     session = CountyClient(SyncConfig(county.url, county.township))
     yield session
     session.close()
@@ -278,9 +193,9 @@ def test_county_events_applied_exactly_once(rt, world, county, client, clock):
     assert CaseRecord.get_by_id(ref.id).version == moved.version
 
 
-def test_cli_configure_and_run_once(county: County, tmp_path: Path):
+def test_cli_configure_and_run_once(county: LiveCounty, tmp_path: Path):
     town = ["--data", str(tmp_path / "town"), "--db", f"sqlite:///{tmp_path / 'town.sqlite3'}"]
-    env = {**_env(), "BUJIANMIAN_SYNC_CREDENTIAL": county.township}
+    env = child_env(BUJIANMIAN_SYNC_CREDENTIAL=county.township)
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

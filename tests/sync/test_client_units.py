@@ -17,8 +17,10 @@ from app.domain.errors import KnownError, ValidationError
 from app.domain.states import CaseState
 from app.services import audit
 from app.services.attachments import add_attachment
+from app.services.runtime import set_setting
 from app.store.models import CaseRecord, OutboxRecord
 from sync.client import config
+from sync.client.config import URL_KEY
 from sync.client.events import apply_event, cursor, sync_actor
 from sync.client.outbox import backoff, frozen_body
 from sync.client.status import CONTACT, current
@@ -112,6 +114,7 @@ def test_status_counts_waiting_and_shows_last_error(rt: Any, world: Any):
     OutboxRecord.update(status="conflict", last_error="县级拒收，需人工处理").where(
         OutboxRecord.id == row.id
     ).execute()
+    set_setting(URL_KEY, "https://county.example:8750")
     CONTACT.note(False, "无法连接县级服务器")
     try:
         status = current(rt)
