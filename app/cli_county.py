@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import getpass
+import os
 from pathlib import Path
 from typing import Any
 
 from app.cli_commands import _add, _admin, _runtime
+from app.domain.errors import KnownError
 
 # Importing the sync settings declares them, so `settings list/set` know them too.
 from sync.client import config as sync_config
@@ -35,6 +38,11 @@ def register(sub: Any) -> None:
     p.add_argument("display_name", metavar="姓名")
     p.add_argument("--role", choices=("window", "admin"), default="window", help="window 或 admin")
     _county_db(p)
+    p = _add(county_sub, "connect", "在县级帮代办窗口电脑上设置县级服务器地址和工作人员令牌",
+             cmd_county_connect)  # fmt: skip
+    p.add_argument("--url", required=True, metavar="网址", help="如 https://county.example:8750")
+    p.add_argument("--ca-bundle", default="", metavar="文件", help="县级服务器的 CA 证书（PEM）")
+    p.add_argument("--new-token", action="store_true", help="替换系统密钥环中已保存的令牌")
 
     sync = _add(sub, "sync", "乡镇与县级同步（帮代办移交、县级事件）", None)
     sync_sub = sync.add_subparsers(dest="sync_command", metavar="操作", required=True)
@@ -82,6 +90,59 @@ def cmd_county_staff_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_county_connect(args: argparse.Namespace) -> int:
+    """The county desk's server and staff token: checked first, then kept (token in keyring)."""
+    from app.services import settings
+    from sync.client import county_staff as staff
+
+    rt = _runtime()
+    for key, value in (
+        (sync_config.URL_KEY, args.url),
+        (sync_config.CA_BUNDLE_KEY, args.ca_bundle),
+    ):
+        setting = settings.SETTINGS[key]
+        problem = setting.check(value.strip())
+        if problem:
+            raise KnownError(f"「{setting.label}」{problem}", code="invalid")
+    keystore = sync_config.open_keystore()
+    kept = staff.stored_staff_token(keystore) if not args.new_token else None
+    token = kept or staff.check_staff_token(
+        os.environ.get(staff.STAFF_TOKEN_ENV)
+        or getpass.getpass("请输入县级签发的工作人员令牌（输入时不显示）：")
+    )
+    _try_token(staff.StaffConfig(args.url.rstrip("/"), token, args.ca_bundle))
+    settings.set_value(rt, _admin(), sync_config.URL_KEY, args.url)
+    settings.set_value(rt, _admin(), sync_config.CA_BUNDLE_KEY, args.ca_bundle)
+    print(f"县级服务器地址：{args.url}")
+    print(f"CA 证书：{args.ca_bundle or '使用系统信任的证书'}")
+    if kept:
+        print("工作人员令牌：沿用系统密钥环中已保存的令牌（替换请加 --new-token）。")
+    elif staff.store_staff_token(token, keystore):
+        print(f"工作人员令牌（{staff.staff_of(token)}）已存入系统密钥环。")
+    else:
+        print("本机没有安全的系统密钥环，令牌不会保存：县级帮代办窗口每次登录后会询问一次令牌。")
+    return 0
+
+
+def _try_token(config: Any) -> None:
+    """Ask the county server with the token: a refused token stops here, nothing saved; an
+    unreachable server only warns (the extranet may be down while the desk is set up)."""
+    from sync.client.county_staff import CountyStaffClient
+    from sync.client.http import BadCredential, SyncError
+
+    client = CountyStaffClient(config)
+    try:
+        towns = client.stats()
+    except BadCredential as exc:
+        raise KnownError(f"{exc.message}未保存任何设置。", code=exc.code) from None
+    except SyncError as exc:
+        print(f"提示：暂时无法验证令牌：{exc.message}")
+        return
+    finally:
+        client.close()
+    print(f"已连接县级服务器：令牌有效，共登记 {len(towns)} 个乡镇。")
+
+
 def cmd_sync_configure(args: argparse.Namespace) -> int:
     from app.services import settings
 
@@ -106,25 +167,23 @@ def cmd_sync_configure(args: argparse.Namespace) -> int:
     return 0
 
 
-def _client() -> tuple[Any, Any]:
-    from sync.client.http import CountyClient
+def _client() -> tuple[Any, Any, Any]:
+    """The runtime, the worker's county client and this command's side of the send lease."""
+    import socket
+
+    from sync.client.lease import SendLease
+    from sync.client.worker import WorkerClient
 
     rt = _runtime()
     config = sync_config.load_config(sync_config.open_keystore())
-    return rt, CountyClient(config)
+    lease = SendLease(rt, f"命令行（{socket.gethostname()[:30]}）")
+    return rt, WorkerClient(config, lease=lease), lease
 
 
 def _print_cycle(report: Any) -> None:
-    sent = report.sent
-    line = f"已送达 {sent.delivered} 件，待重试 {sent.retrying} 件，需人工处理 {sent.stopped} 件"
-    if report.events is not None:
-        events = report.events
-        line += f"；县级事件：已应用 {events.applied} 条，未能应用 {len(events.skipped)} 条"
-        for problem in events.skipped:
-            print(f"提示：{problem}")
-    if report.error:
-        line += f"；{report.error}"
-    print(line)
+    for problem in report.problems:
+        print(f"提示：{problem}")
+    print(report.text)
 
 
 def cmd_sync_run(args: argparse.Namespace) -> int:
@@ -133,16 +192,17 @@ def cmd_sync_run(args: argparse.Namespace) -> int:
     from sync.client.status import current
     from sync.client.worker import run_cycle, run_forever
 
-    rt, client = _client()
+    rt, client, lease = _client()
     try:
         if args.once:
-            _print_cycle(run_cycle(rt, client))
-            print(current(rt).text)
+            _print_cycle(run_cycle(rt, client, lease))
+            print(current(rt, lease.token).text)
             return 0
         print("同步已启动，按 Ctrl+C 停止。")
-        run_forever(rt, client, threading.Event(), on_cycle=_print_cycle)
+        run_forever(rt, client, threading.Event(), on_cycle=_print_cycle, lease=lease)
         return 0
     finally:
+        lease.release()
         client.close()
 
 

@@ -67,7 +67,9 @@ class CorrectionDialog(ActionDialog):
         self.form.addRow("办件：", case_summary(detail))
         self.form.addRow("", note)
         self.form.addRow("补正材料(&M)：", self.table)
-        self.form.addRow("补正期限(&D)：", due_row)
+        due_label = QLabel("补正期限(&D)：")
+        due_label.setBuddy(self.due_edit)  # a row holding a layout gets no buddy by itself
+        self.form.addRow(due_label, due_row)
         self.setTabOrder(self.table, self.due_edit)
         self.setTabOrder(self.due_edit, self.all_button)
         self.resize(800, self.sizeHint().height())

@@ -3,7 +3,8 @@ audited "显示", the materials, the attachments with a preview, and the audit t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
 
@@ -125,7 +126,7 @@ def _state_label(value: str) -> str:
     return CaseState(value).label if value in CaseState._value2member_map_ else value
 
 
-def _table(headers: tuple[str, ...], stretch: int) -> QTableWidget:
+def detail_table(headers: tuple[str, ...], stretch: int) -> QTableWidget:
     table = QTableWidget(0, len(headers))
     table.setHorizontalHeaderLabels(list(headers))
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -138,13 +139,95 @@ def _table(headers: tuple[str, ...], stretch: int) -> QTableWidget:
     return table
 
 
-def _fill(table: QTableWidget, rows: Sequence[Sequence[str]]) -> None:
+def fill_table(table: QTableWidget, rows: Sequence[Sequence[str]]) -> None:
     table.setRowCount(len(rows))
     for r, values in enumerate(rows):
         for c, value in enumerate(values):
             item = QTableWidgetItem(value)
             item.setToolTip(value)  # cut-off cells can be read in full
             table.setItem(r, c, item)
+
+
+def stack_detail(
+    owner: QWidget, empty_text: str, detail_page: QWidget
+) -> tuple[QLabel, QStackedWidget]:
+    """A case panel's two faces, laid out in `owner`: a hint while nothing is selected
+    (page 0), else the detail page (page 1)."""
+    empty_label = QLabel(empty_text)
+    empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    empty_label.setWordWrap(True)
+    pages = QStackedWidget()
+    pages.addWidget(empty_label)
+    pages.addWidget(detail_page)
+    layout = QVBoxLayout(owner)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(pages)
+    return empty_label, pages
+
+
+def heading_label() -> QLabel:
+    """A case view's first line (the case number): bold, a little larger, selectable."""
+    label = QLabel()
+    font = QFont(label.font())
+    font.setBold(True)
+    font.setPointSizeF(font.pointSizeF() * 1.15)
+    label.setFont(font)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
+def people_form(
+    rows: Sequence[tuple[str, str]], secret_keys: AbstractSet[str], reveal: Callable[[str], None]
+) -> tuple[QScrollArea, dict[str, QLabel], dict[str, SecretRow]]:
+    """A scrolling form of (key, title) rows: a SecretRow (masked, "显示" calls `reveal(key)`)
+    for the keys in `secret_keys`, a selectable label for the others."""
+    form = QFormLayout()
+    labels: dict[str, QLabel] = {}
+    secrets: dict[str, SecretRow] = {}
+    for key, title in rows:
+        if key in secret_keys:
+            row = secrets[key] = SecretRow(key)
+            row.button.clicked.connect(lambda _checked=False, k=key: reveal(k))
+            form.addRow(title, row)
+            continue
+        label = labels[key] = QLabel()
+        label.setWordWrap(True)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        form.addRow(title, label)
+    inner = QWidget()
+    inner.setLayout(form)
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setWidget(inner)
+    return scroll, labels, secrets
+
+
+def attachment_pane(
+    chosen: Callable[[int], None], open_external: Callable[[], None], prompt: str
+) -> tuple[QSplitter, QListWidget, QLabel, QPushButton]:
+    """The attachments list on the left, the preview and "用系统程序打开" on the right."""
+    listing = QListWidget()
+    listing.currentRowChanged.connect(chosen)
+    preview = QLabel(prompt)
+    preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    preview.setWordWrap(True)
+    open_button = QPushButton("用系统程序打开(&O)")
+    open_button.setEnabled(False)
+    open_button.clicked.connect(open_external)
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setWidget(preview)
+    right = QWidget()
+    box = QVBoxLayout(right)
+    box.setContentsMargins(0, 0, 0, 0)
+    box.addWidget(scroll, 1)
+    box.addWidget(open_button)
+    splitter = QSplitter()
+    splitter.addWidget(listing)
+    splitter.addWidget(right)
+    splitter.setStretchFactor(1, 1)
+    return splitter, listing, preview, open_button
 
 
 class SecretRow(QWidget):
@@ -187,15 +270,7 @@ class CasePanel(QWidget):
         self.detail: CaseDetail | None = None
         self.attachment_list_data: list[AttachmentInfo] = []
         self._names: dict[str, str] | None = None
-        self.empty_label = QLabel(EMPTY_TEXT)
-        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty_label.setWordWrap(True)
-        self.pages = QStackedWidget()
-        self.pages.addWidget(self.empty_label)
-        self.pages.addWidget(self._detail_page())
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.pages)
+        self.empty_label, self.pages = stack_detail(self, EMPTY_TEXT, self._detail_page())
 
     # --- building -----------------------------------------------------------------------
 
@@ -206,10 +281,10 @@ class CasePanel(QWidget):
         layout.addWidget(self._header())
         self.tabs = QTabWidget()
         self.tabs.addTab(self._applicant_tab(), "申请信息(&1)")
-        self.materials_table = _table(("材料名称", "形式", "份数", "必要", "状态", "说明"), 0)
+        self.materials_table = detail_table(("材料名称", "形式", "份数", "必要", "状态", "说明"), 0)
         self.tabs.addTab(self.materials_table, "材料(&2)")
         self.tabs.addTab(self._attachments_tab(), "附件(&3)")
-        self.timeline_table = _table(("时间", "环节", "经办人", "窗口", "说明"), 4)
+        self.timeline_table = detail_table(("时间", "环节", "经办人", "窗口", "说明"), 4)
         self.tabs.addTab(self.timeline_table, "办理过程(&4)")
         layout.addWidget(self.tabs, 1)
         return page
@@ -217,12 +292,7 @@ class CasePanel(QWidget):
     def _header(self) -> QFrame:
         frame = QFrame()
         frame.setFrameShape(QFrame.Shape.StyledPanel)
-        self.case_no_label = QLabel()
-        font = QFont(self.case_no_label.font())
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() * 1.15)
-        self.case_no_label.setFont(font)
-        self.case_no_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.case_no_label = heading_label()
         self.item_label = QLabel()
         self.item_label.setWordWrap(True)
         self.state_label = QLabel()
@@ -239,50 +309,15 @@ class CasePanel(QWidget):
         return frame
 
     def _applicant_tab(self) -> QWidget:
-        form = QFormLayout()
-        self.labels: dict[str, QLabel] = {}
-        self.secrets: dict[str, SecretRow] = {}
-        for key, title in APPLICANT_ROWS:
-            if key in REVEAL_KEYS:
-                row = self.secrets[key] = SecretRow(key)
-                row.button.clicked.connect(lambda _checked=False, k=key: self.reveal(k))
-                form.addRow(title, row)
-                continue
-            label = self.labels[key] = QLabel()
-            label.setWordWrap(True)
-            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            form.addRow(title, label)
-        inner = QWidget()
-        inner.setLayout(form)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(inner)
+        scroll, self.labels, self.secrets = people_form(APPLICANT_ROWS, REVEAL_KEYS, self.reveal)
         return scroll
 
     def _attachments_tab(self) -> QWidget:
-        self.attachment_list = QListWidget()
-        self.attachment_list.currentRowChanged.connect(self._attachment_chosen)
-        self.preview_label = QLabel("选择左侧附件查看")
-        self.preview_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.preview_label.setWordWrap(True)
-        self.open_button = QPushButton("用系统程序打开(&O)")
-        self.open_button.setEnabled(False)
-        self.open_button.clicked.connect(self._open_external)
+        pane, self.attachment_list, self.preview_label, self.open_button = attachment_pane(
+            self._attachment_chosen, self._open_external, "选择左侧附件查看"
+        )
         self._preview_bytes: tuple[AttachmentInfo, bytes] | None = None
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(self.preview_label)
-        right = QWidget()
-        box = QVBoxLayout(right)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.addWidget(scroll, 1)
-        box.addWidget(self.open_button)
-        splitter = QSplitter()
-        splitter.addWidget(self.attachment_list)
-        splitter.addWidget(right)
-        splitter.setStretchFactor(1, 1)
-        return splitter
+        return pane
 
     # --- showing ------------------------------------------------------------------------
 
@@ -402,7 +437,7 @@ class CasePanel(QWidget):
                 note = f"{note} 补交期限 {m.due_date.isoformat()}".strip()
             required = "必要" if m.required else "非必要"
             rows.append((m.name, m.form, str(m.copies), required, status, note))
-        _fill(self.materials_table, rows)
+        fill_table(self.materials_table, rows)
 
     def _show_attachments(self, d: CaseDetail) -> None:
         self.attachment_list_data = attachments.list_attachments(self.ctx.actor, d.id)
@@ -427,7 +462,7 @@ class CasePanel(QWidget):
             when = e.at.strftime("%Y-%m-%d %H:%M")
             who = names.get(e.account, e.account)
             rows.append((when, label, who, e.desk, event_note(e.details)))
-        _fill(self.timeline_table, rows)
+        fill_table(self.timeline_table, rows)
         self.timeline_table.scrollToBottom()
 
     def _display_names(self) -> dict[str, str]:

@@ -218,6 +218,28 @@ class CaseQueueModel(QAbstractTableModel):
         return f"还剩 {left} 个工作日{note}"
 
 
+def case_table(model: QAbstractTableModel, samples: dict[int, str], stretch: int) -> QTableView:
+    """A read-only list of cases, one row selected at a time; column widths from sample texts
+    (so they follow the font), the `stretch` column taking the rest."""
+    table = QTableView()
+    table.setModel(model)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setAlternatingRowColors(True)
+    table.setWordWrap(False)
+    table.verticalHeader().setVisible(False)
+    table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 10)
+    header = table.horizontalHeader()
+    header.setHighlightSections(False)
+    metrics = table.fontMetrics()
+    for column, sample in samples.items():
+        header.resizeSection(column, metrics.horizontalAdvance(sample) + 18)
+    header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+    header.setMinimumSectionSize(metrics.horizontalAdvance("0") * 6)
+    return table
+
+
 class QueueWidget(QWidget):
     """Search box, state filter, count, and the table; emits the case the clerk picks."""
 
@@ -273,18 +295,6 @@ class QueueWidget(QWidget):
             self.state_combo.addItem(state.label, state.value)
 
     def _make_table(self) -> QTableView:
-        table = QTableView()
-        table.setModel(self.model)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setAlternatingRowColors(True)
-        table.setWordWrap(False)
-        table.verticalHeader().setVisible(False)
-        table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 10)
-        header = table.horizontalHeader()
-        header.setHighlightSections(False)
-        # Widths from sample texts, so they follow the font; the item name takes the rest.
         samples = {
             COL_CASE_NO: "370999101-A1-20261116-0001",
             COL_APPLICANT: "欧阳娜娜",
@@ -292,12 +302,7 @@ class QueueWidget(QWidget):
             COL_DEADLINE: "2026-11-16 暂定 超期",
             COL_RECEIVED: "2026-11-16 09:30",
         }
-        metrics = table.fontMetrics()
-        for column, sample in samples.items():
-            header.resizeSection(column, metrics.horizontalAdvance(sample) + 18)
-        unit = metrics.horizontalAdvance("0")
-        header.setSectionResizeMode(COL_ITEM, QHeaderView.ResizeMode.Stretch)
-        header.setMinimumSectionSize(unit * 6)
+        table = case_table(self.model, samples, COL_ITEM)
         table.activated.connect(self._activated)
         table.selectionModel().currentRowChanged.connect(self._current_changed)
         return table
