@@ -80,6 +80,7 @@ class CaseFacts:
     decision: Decision | None = None
     has_proxy: bool = False
     at_county: bool = False
+    county_dispatch: str = ""  # "mail" when the county sent the result to the applicant itself
     materials: tuple[MaterialCheck, ...] = ()
 
     @property

@@ -212,6 +212,12 @@ def _mail_fields(data: Mapping[str, Any]) -> dict[str, Any]:
 def _issue(facts: CaseFacts, data: Mapping[str, Any], ctx: Context) -> Outcome:
     method = data.get("method")
     changes: dict[str, Any] = {"issued_on": ctx.today}
+    if facts.county_dispatch == "mail":
+        # The county mailed the result to the applicant: the address, carrier and tracking
+        # number it recorded stand; the issuance desk only records the handover as done.
+        if method != IssueMethod.MAIL:
+            raise ValidationError("县级已将结果邮寄给申请人，请按邮寄送达登记出件", field="method")
+        return Outcome(S.ISSUED, {**changes, "issue_method": IssueMethod.MAIL}, {"method": "mail"})
     if method == IssueMethod.PICKUP:
         _text(data, "collector_name", "领取人姓名", min_len=1)
         if data.get("collector_role") not in ("applicant", "proxy"):
@@ -222,7 +228,7 @@ def _issue(facts: CaseFacts, data: Mapping[str, Any], ctx: Context) -> Outcome:
             raise ValidationError("代领须核验委托书", field="authorisation_checked")
         changes["collector_role"] = data["collector_role"]
     elif method == IssueMethod.MAIL:
-        _text(data, "address", "邮寄地址", min_len=6)
+        changes["mail_address"] = _text(data, "address", "邮寄地址", min_len=6)
         changes.update(_mail_fields(data))
     else:
         raise ValidationError("请选择出件方式：自取或邮寄", field="method")
@@ -260,6 +266,8 @@ def _county_decided(facts: CaseFacts, data: Mapping[str, Any], ctx: Context) -> 
     changes = {
         "decision": decision,
         "opinion": opinion,
+        # A denial's basis goes on the 办结通知书 the township hands over.
+        "decision_basis": str(data.get("basis") or "").strip(),
         "decided_on": _date(data, "on", "办结日期"),
     }
     return Outcome(S.HANDED_OFF, changes, {"decision": decision.value})

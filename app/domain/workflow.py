@@ -57,7 +57,9 @@ TABLE: tuple[Rule, ...] = (
     _rule(Action.HAND_OFF, {S.ACCEPTED}, {W}, S.HANDED_OFF),
     _rule(Action.APPROVE, {S.IN_REVIEW}, {ST, CO}, S.DECIDED),
     _rule(Action.DENY, {S.IN_REVIEW}, {ST, CO}, S.DECIDED),
-    _rule(Action.NOTIFY, {S.DECIDED}, {IS, CO}, S.READY_TO_ISSUE),
+    # From READY_TO_ISSUE too: a result the county sent back arrives there, and the applicant
+    # is told (or told again) before coming to collect it.
+    _rule(Action.NOTIFY, {S.DECIDED, S.READY_TO_ISSUE}, {IS, CO}, S.READY_TO_ISSUE),
     _rule(Action.ISSUE, {S.READY_TO_ISSUE}, {IS, CO}, S.ISSUED),
     _rule(Action.CLOSE, {S.ISSUED}, {IS, CO}, S.CLOSED),
     _rule(Action.WITHDRAW, WITHDRAWABLE, {W, CO, SY}, S.WITHDRAWN),

@@ -118,6 +118,8 @@ class CaseDetail:
     correction_due: date | None
     tracking_no: str
     form_data: dict[str, object]
+    carrier: str = ""
+    county_dispatch: str = ""  # how the county sent its result back: "mail" / "township_pickup"
 
 
 def _decrypt(rt: Runtime, blob: bytes | None, context: str) -> str:
@@ -195,6 +197,8 @@ def get_case(rt: Runtime, actor: Actor, case_id: int) -> CaseDetail:
         correction_due=case.correction_due,
         tracking_no=case.tracking_no,
         form_data=_masked_form(rt, case),
+        carrier=case.carrier,
+        county_dispatch=case.county_dispatch,
     )
 
 

@@ -250,6 +250,7 @@ def facts_of(case: CaseRecord, materials: list[CaseMaterialRecord] | None = None
         decision=Decision(case.decision) if case.decision else None,
         has_proxy=case.proxy_id is not None,
         at_county=case.at_county,
+        county_dispatch=case.county_dispatch,
         materials=tuple(
             MaterialCheck(
                 m.name,
@@ -289,7 +290,7 @@ def act(
             raise StaleError(stale_message(case))
         ctx = Context(today=rt.today(), calendar=rt.calendar)
         outcome = transition(facts_of(case), action, actor, data, ctx)
-        values = _stored_changes(rt, outcome.changes, data)
+        values = _stored_changes(rt, outcome.changes)
         values.update(state=outcome.state.value, version=case.version + 1, updated_at=rt.now())
         if outcome.outbox:
             values["revision"] = case.revision + 1
@@ -326,12 +327,12 @@ def act(
     return CaseRef(case.id, case.case_no, str(case.uuid), outcome.state, case.version + 1)
 
 
-def _stored_changes(rt: Runtime, changes: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+def _stored_changes(rt: Runtime, changes: dict[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for key, value in changes.items():
         values[key] = value.value if isinstance(value, Decision | CaseState) else value
-    if "issue_method" in values and values["issue_method"] == "mail":
-        address = str(data["address"]).strip()
+    if "mail_address" in values:  # the address the issuance desk mailed the result to
+        address = str(values.pop("mail_address"))
         values["mail_address_cipher"] = rt.cipher.encrypt(address, context="case.mail_address")
     if "issue_method" in values:
         values["issue_method"] = str(values["issue_method"])

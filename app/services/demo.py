@@ -233,6 +233,7 @@ class CaseLife:
     def __init__(self, builder: DemoBuilder, start: datetime) -> None:
         self.b, self.rng, self.t = builder, builder.rng, start
         self.ref: cases.CaseRef | None = None
+        self.county_mailed = False  # the county sent the result to the applicant by mail
 
     def later(self, working_days: int, *, minutes: int = 0) -> None:
         day = self.b.rt.calendar.add_working_days(self.t.date(), working_days).day
@@ -428,6 +429,7 @@ class CaseLife:
         else:
             data = {"method": "township_pickup"}
         self.do(sync, Action.COUNTY_DISPATCHED, data)
+        self.county_mailed = data["method"] == "mail"
 
     def _issue(self) -> None:
         rng, clerk = self.rng, self.b.issuance
@@ -451,6 +453,8 @@ class CaseLife:
                 "carrier": "中国邮政EMS",
                 "tracking_no": f"EB{rng.randint(10**8, 10**9 - 1)}CN",
             }
+        if self.county_mailed:
+            data = {"method": "mail"}  # the county mailed it: the desk records the handover
         self.do(clerk, Action.ISSUE, data)
         if data["method"] == "mail":
             self.later(rng.randint(1, 3))  # closed when the delivery is confirmed

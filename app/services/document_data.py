@@ -156,12 +156,14 @@ def build(rt: Runtime, kind: str, case: CaseRecord, number: str, clerk: str) -> 
         return RefusalDoc(base, case.refusal_reason, case.refusal_basis, organ_name, court)
     if kind == "completion":
         organ_name, court = _appeal(case.township)
+        # A county result sent back for the township to hand over is collected there.
+        kept_here = case.county_dispatch == "township_pickup"
         return DecisionDoc(
             base,
             approved=case.decision == "approved",
             opinion=case.opinion,
             result_name=item.result_name,
-            pickup_place=item.location,
+            pickup_place=base.organ.address if kept_here else item.location,
             pickup_hours=item.hours,
             bring=("申请人有效身份证件", "本通知书"),
             basis=case.decision_basis,

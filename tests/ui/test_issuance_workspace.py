@@ -3,7 +3,7 @@ carrier and tracking number, close with the 好差评 rating; stale cases; maske
 
 from __future__ import annotations
 
-from helpers.factories import drive, intake, make_case, person
+from helpers.factories import SYNC, drive, intake, make_case, person
 from helpers.ui_steps import click, select_case, show_workspace
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
@@ -76,7 +76,7 @@ def test_notify_pickup_and_close_with_rating(qtbot, rt, world, make_ctx):
     wait_all()
     qtbot.waitUntil(lambda: "办结通知书" in _document_titles(workspace))
     assert _kinds(workspace, ref.id) == ["completion"]
-    assert _enabled(workspace) == {Action.ISSUE}
+    assert _enabled(workspace) == {Action.NOTIFY, Action.ISSUE}  # telling again is allowed
     # 补打: clicking twice in a hurry reprints the same notice, it makes no second one.
     click(qtbot, workspace.notice_button)
     click(qtbot, workspace.notice_button)
@@ -195,7 +195,7 @@ def test_stale_case_is_refused_with_the_message_and_reloaded(qtbot, rt, world, m
     [message] = boxes
     assert ref.case_no in message and "已被他人更新" in message and "待出件" in message
     assert workspace.panel.state_label.text() == "状态：待出件"
-    assert _enabled(workspace) == {Action.ISSUE}
+    assert _enabled(workspace) == {Action.NOTIFY, Action.ISSUE}
     wait_all()
     assert _kinds(workspace, ref.id) == []  # the refused notice printed nothing
     [event] = [e for e in audit.events_for("case", ref.uuid) if e.action == "case.notify"]
@@ -235,3 +235,59 @@ def test_no_unmasked_number_in_the_workspace_or_its_dialogs(qtbot, rt, world, ma
     secrets = workspace.panel.secrets
     click(qtbot, secrets["applicant_phone"].button)
     assert find_unmasked_ids("\n".join(texts_of(workspace))) == [who.phone]
+
+
+def _county_result(rt, world, dispatch: dict) -> object:
+    """A 帮代办 case the county decided and sent back (the events as the sync applies them)."""
+    ref = make_case(rt, world, CaseState.HANDED_OFF)
+    today = rt.today().isoformat()
+    for action, data in (
+        (Action.COUNTY_SIGNED, {"on": today}),
+        (Action.COUNTY_DECIDED, {"decision": "approved", "opinion": "同意", "on": today}),
+        (Action.COUNTY_DISPATCHED, {**dispatch, "on": today}),
+    ):
+        ref = drive(rt, world, ref, SYNC, action, data)
+    return ref
+
+
+def test_county_result_kept_for_pickup_is_notified_then_collected(qtbot, rt, world, make_ctx):
+    ref = _county_result(rt, world, {"method": "township_pickup"})
+    workspace = _workspace(qtbot, make_ctx(world.issuance))
+    select_case(workspace, ref.id)
+    assert _enabled(workspace) == {Action.NOTIFY, Action.ISSUE}
+    assert "先通知申请人" in workspace.note_label.text()
+    dialog = _press(qtbot, workspace, Qt.Key.Key_F2)
+    assert isinstance(dialog, NotifyDialog)
+    _confirm(qtbot, workspace, dialog)
+    case = case_view.get_case(rt, world.issuance, ref.id)
+    assert case.state is CaseState.READY_TO_ISSUE
+    [event] = [e for e in audit.events_for("case", ref.uuid) if e.action == "case.notify"]
+    assert event.account == "issue1"
+    wait_all()
+    qtbot.waitUntil(lambda: "办结通知书" in _document_titles(workspace))
+
+
+def test_county_mailed_result_is_recorded_without_retyping(qtbot, rt, world, make_ctx):
+    ref = _county_result(
+        rt, world, {"method": "mail", "carrier": "中国邮政EMS", "tracking_no": "1190000000017"}
+    )
+    workspace = _workspace(qtbot, make_ctx(world.issuance))
+    select_case(workspace, ref.id)
+    assert "1190000000017" in workspace.note_label.text()
+    dialog = _press(qtbot, workspace, Qt.Key.Key_F3)
+    assert isinstance(dialog, IssueDialog)
+    assert dialog.mail_radio.isChecked() and not dialog.pickup_radio.isEnabled()
+    assert (dialog.carrier_combo.currentText(), dialog.tracking_edit.text()) == (
+        "中国邮政EMS",
+        "1190000000017",
+    )
+    assert dialog.tracking_edit.isReadOnly() and not dialog.address_button.isEnabled()
+    _confirm(qtbot, workspace, dialog)
+    detail = case_view.get_case(rt, world.issuance, ref.id)
+    assert (detail.state, detail.carrier, detail.tracking_no) == (
+        CaseState.ISSUED,
+        "中国邮政EMS",
+        "1190000000017",
+    )
+    reveals = [e for e in audit.events_for("case", ref.uuid) if e.action == "pii.reveal"]
+    assert reveals == []  # nothing to look up: the county addressed it

@@ -16,7 +16,7 @@ from helpers.intake_steps import (
     type_text,
 )
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 
 from app.domain.case import Action
 from app.domain.masking import find_unmasked_ids
@@ -202,6 +202,9 @@ def test_correction_must_list_every_gap(qtbot, rt, world, make_ctx):
     _key(qtbot, window, Qt.Key.Key_F3)
     dialog = _dialog(qtbot, workspace)
     assert isinstance(dialog, CorrectionDialog)
+    # Every labelled field can be reached by its Alt key: no label shows a bare "&".
+    labels = [w for w in dialog.findChildren(QLabel) if "&" in w.text()]
+    assert labels and all(label.buddy() is not None for label in labels)
     dialog.set_checked(second, False)
     qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
     assert dialog.error_label.text().endswith(f"以下材料尚未勾选：{second}")

@@ -9,14 +9,13 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
 from helpers.cli import PASSPHRASE, ROOT, cli, ok
-from helpers.fixtures import PG_ENV, _pg_admin, _pg_schema_url
+from helpers.fixtures import PG_ENV, pg_schema
 
 TOWNSHIP = "370999101"
 ADD_TOWNSHIP = (TOWNSHIP, "青禾镇", "--county-code", "370999", "--county-name", "青禾县")
@@ -375,14 +374,8 @@ def pg_url() -> Iterator[str]:
     base = os.environ.get(PG_ENV)
     if not base:
         pytest.skip(f"{PG_ENV} is not set")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = _pg_admin(base)
-    admin.execute_sql(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield _pg_schema_url(base, schema)
-    finally:
-        admin.execute_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.close()
+    with pg_schema("t") as url:
+        yield url
 
 
 @pytest.mark.postgres

@@ -110,8 +110,23 @@ class IssueDialog(ActionDialog):
         self.form.addRow("办件：", case_summary(detail))
         self.form.addRow("出件方式：", methods)
         self.form.addRow(self.pages)
+        if detail.county_dispatch == "mail":
+            self._county_mailed()
         self._method_changed()
         self.resize(580, self.sizeHint().height())
+
+    def _county_mailed(self) -> None:
+        """The county already mailed the result: show what it recorded, ask for nothing."""
+        self.mail_radio.setChecked(True)
+        self.pickup_radio.setEnabled(False)
+        self.address_edit.setText("县级已按申请人登记的地址寄出")
+        self.carrier_combo.setCurrentText(self.detail.carrier)
+        self.tracking_edit.setText(self.detail.tracking_no)
+        for edit in (self.address_edit, self.tracking_edit):
+            edit.setReadOnly(True)
+        self.carrier_combo.setEnabled(False)
+        self.address_button.setEnabled(False)
+        self.hint_label.setText("县级窗口已邮寄送达，核对运单号后确认出件。" + SHORT_HINT)
 
     def _pickup_page(self) -> QWidget:
         self.applicant_radio = QRadioButton("申请人本人(&A)")

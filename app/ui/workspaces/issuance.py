@@ -20,6 +20,10 @@ from app.ui.workspaces.station import DeskWorkspace
 
 READY_NOTE = "申请人已获通知，按 F3 出件。当场领取须核验身份证件，代领须另核验授权委托书。"
 ISSUED_NOTE = "已出件，请申请人评价后办结（F4）。"
+COUNTY_PICKUP_NOTE = (
+    "县级结果已送回本中心：先通知申请人前来领取（F2，打印办结通知书），领取时按 F3 出件。"
+)
+COUNTY_MAIL_NOTE = "县级已邮寄送达申请人（{carrier}，运单号 {tracking}），核对后按 F3 登记出件。"
 NOTES = {CaseState.READY_TO_ISSUE: READY_NOTE, CaseState.ISSUED: ISSUED_NOTE}
 NOTE_STYLE = "background: #e8f0fe; color: #174ea6; padding: 4px 8px;"
 
@@ -55,7 +59,13 @@ class IssuanceWorkspace(DeskWorkspace):
         self.notice_button.setEnabled(detail is not None and detail.decision is not None)
 
     def note_for(self, detail: CaseDetail, allowed: frozenset[Action]) -> str:
-        return NOTES.get(detail.state, "") if allowed else ""
+        if not allowed:
+            return ""
+        if detail.state == CaseState.READY_TO_ISSUE and detail.county_dispatch == "mail":
+            return COUNTY_MAIL_NOTE.format(carrier=detail.carrier, tracking=detail.tracking_no)
+        if detail.state == CaseState.READY_TO_ISSUE and detail.county_dispatch:
+            return COUNTY_PICKUP_NOTE
+        return NOTES.get(detail.state, "")
 
     def notify(self) -> None:
         """通知申请人; the 办结通知书 printed once the notice is recorded."""

@@ -167,7 +167,7 @@ def check_other_changes(facts: CaseFacts, action: Action, out: Outcome) -> None:
         A.WITHDRAW: {"withdraw_reason": "申请人主动撤回", "finished_on": TODAY},
         A.COUNTY_SIGNED: {"county_signed_on": date(2026, 11, 13)},
         A.COUNTY_DECIDED: {"decision": Decision.DENIED, "opinion": "县级审核不予通过",
-                           "decided_on": TODAY},
+                           "decision_basis": "", "decided_on": TODAY},
         A.COUNTY_DISPATCHED: {"county_dispatch": "township_pickup"},
     }
     # fmt: on
@@ -233,7 +233,7 @@ SPEC: dict[Action, dict[Role, set[CaseState]]] = {
     A.HAND_OFF: {R.WINDOW: {S.ACCEPTED}},
     A.APPROVE: {R.STATION: {S.IN_REVIEW}, R.COUNTY: {S.IN_REVIEW}},
     A.DENY: {R.STATION: {S.IN_REVIEW}, R.COUNTY: {S.IN_REVIEW}},
-    A.NOTIFY: {R.ISSUANCE: {S.DECIDED}, R.COUNTY: {S.DECIDED}},
+    A.NOTIFY: {r: {S.DECIDED, S.READY_TO_ISSUE} for r in (R.ISSUANCE, R.COUNTY)},
     A.ISSUE: {R.ISSUANCE: {S.READY_TO_ISSUE}, R.COUNTY: {S.READY_TO_ISSUE}},
     A.CLOSE: {R.ISSUANCE: {S.ISSUED}, R.COUNTY: {S.ISSUED}},
     A.WITHDRAW: {r: OPEN for r in (R.WINDOW, R.COUNTY, R.SYNC)},
@@ -523,3 +523,18 @@ def test_every_known_error_message_is_chinese() -> None:
             transition(facts, action, actor_for(role, facts), {}, CTX)
         except KnownError as exc:
             assert CHINESE.search(exc.message), (state, action, role, exc.message)
+
+
+def test_a_county_mailed_result_is_issued_by_mail_only():
+    from app.domain.effects import EFFECTS
+
+    facts = CaseFacts(
+        state=S.READY_TO_ISSUE, township="370999101", level="county", station=None,
+        limit_days=10, decision=Decision.APPROVED, at_county=True, county_dispatch="mail",
+    )  # fmt: skip
+    ctx = CTX
+    outcome = EFFECTS[A.ISSUE](facts, {"method": "mail"}, ctx)
+    assert (outcome.state, outcome.changes["issue_method"]) == (S.ISSUED, "mail")
+    assert "carrier" not in outcome.changes and "tracking_no" not in outcome.changes
+    with pytest.raises(ValidationError, match="按邮寄送达登记出件"):
+        EFFECTS[A.ISSUE](facts, {"method": "pickup", "id_checked": True}, ctx)
