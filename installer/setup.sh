@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up a development/demo environment: Debian system packages (Qt runtime libraries, CJK fonts,
-# poppler, zbar, Xvfb, PostgreSQL client) when missing, then a virtualenv with the project.
+# poppler, zbar, Xvfb, PostgreSQL client, Chromium for the progress-page test) when missing, then a virtualenv with the project.
 # Usage: source-free; called by run-demo.sh and test.sh. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +10,7 @@ SYSTEM_PACKAGES=(
   libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0 libxcb-randr0
   libxcb-render-util0 libxcb-image0 libglib2.0-0
   fonts-noto-cjk fonts-arphic-uming fonts-wqy-zenhei
-  poppler-utils zbar-tools xvfb xauth postgresql-client
+  poppler-utils zbar-tools xvfb xauth postgresql-client chromium
 )
 
 install_system_packages() {
