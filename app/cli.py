@@ -34,6 +34,7 @@ class ChineseParser(argparse.ArgumentParser):
             .replace(" is required", "")
             .replace("not allowed with argument", "不能与此参数同时使用：")
             .replace("invalid choice", "无效的选项")
+            .replace("invalid int value", "应为整数，不是")
             .replace("unrecognized arguments", "无法识别的参数")
             .replace("expected one argument", "需要一个值")
             .replace("argument ", "参数 ")

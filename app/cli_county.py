@@ -23,6 +23,8 @@ def register(sub: Any) -> None:
     p.add_argument("--host", default="127.0.0.1", metavar="地址", help="监听地址（默认 127.0.0.1）")
     p.add_argument("--port", type=int, default=8750, metavar="端口", help="监听端口（默认 8750）")
     p.add_argument("--data", dest="county_data", metavar="目录", help="附件等文件的目录")
+    p.add_argument("--workers", type=int, default=1, metavar="个数",
+                   help="服务进程数（默认 1；生产上设为 CPU 核数，只支持 Linux）")  # fmt: skip
     p.add_argument("--tls-cert", metavar="文件", help="TLS 证书（PEM）")
     p.add_argument("--tls-key", metavar="文件", help="TLS 私钥（PEM）")
     town = _add(county_sub, "township", "登记乡镇", None)
@@ -66,7 +68,7 @@ def cmd_county_serve(args: argparse.Namespace) -> int:
     from sync.server.service import serve
 
     data = Path(args.county_data) if args.county_data else default_data_dir() / "county"
-    serve(args.county_db, args.host, args.port, data,
+    serve(args.county_db, args.host, args.port, data, workers=args.workers,
           ssl_certfile=args.tls_cert, ssl_keyfile=args.tls_key)  # fmt: skip
     return 0
 

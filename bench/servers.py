@@ -99,12 +99,12 @@ def _process(command: list[str], health: str, log: Path) -> Iterator[None]:
 
 
 @contextmanager
-def county_server(db_url: str, tmp: Path) -> Iterator[str]:
+def county_server(db_url: str, tmp: Path, workers: int = 1) -> Iterator[str]:
     """`bujianmian county serve` on a free loopback port; its base URL."""
     url = f"http://127.0.0.1:{_free_port()}"
     command = [sys.executable, "-m", "app.cli", "county", "serve", "--db", db_url,
                "--host", "127.0.0.1", "--port", url.rsplit(":", 1)[1],
-               "--data", str(tmp / "county-data")]  # fmt: skip
+               "--data", str(tmp / "county-data"), "--workers", str(workers)]  # fmt: skip
     with _process(command, f"{url}/api/v1/health", tmp / "county.log"):
         yield url
 

@@ -36,6 +36,8 @@ from bench.servers import (
 )
 
 SCAN_BYTES = 300 * 1024
+# The county server as deployed: one serving process per core (`county serve --workers`).
+SERVER_WORKERS = min(4, os.cpu_count() or 1)
 # A JPEG start-of-image and JFIF APP0 segment: what every scanner's file begins with.
 JFIF = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
 HOME_TOWNSHIP = ("370999101", "青禾镇")
@@ -181,20 +183,23 @@ def _county_counts(db_url: str) -> tuple[int, int]:
 
 def handoff_throughput(quick: bool) -> list[dict[str, Any]]:
     """The outbox worker (sync/client/outbox.run_once) pushing N queued handoffs with two
-    ~300 KB scans each to the county server (SQLite) against the same bytes sent raw."""
+    ~300 KB scans each to the county server as deployed (PostgreSQL, two serving processes)
+    against the same bytes sent raw."""
     from app.services.runtime import open_runtime
     from sync.client.config import SyncConfig
     from sync.client.http import CountyClient
 
     count = 100 if quick else 1000
     source = township_with_outbox(count)
-    with tempfile.TemporaryDirectory(prefix="bjm-bench-sync-") as name:
+    with (
+        tempfile.TemporaryDirectory(prefix="bjm-bench-sync-") as name,
+        pg_schema(os.environ.get(PG_ENV, PG_DEFAULT)) as county_db,
+    ):
         tmp = Path(name)
         town = tmp / "township"
         shutil.copytree(source, town)
-        county_db = f"sqlite:///{tmp / 'county.sqlite3'}"
         (credential,) = register_townships(county_db, [HOME_TOWNSHIP])
-        with county_server(county_db, tmp) as url:
+        with county_server(county_db, tmp, workers=SERVER_WORKERS) as url:
             rt = open_runtime(town, keystore=None, ask_passphrase=lambda: PASSPHRASE)
             client = CountyClient(SyncConfig(url, credential))
             try:
@@ -225,7 +230,8 @@ def handoff_throughput(quick: bool) -> list[dict[str, Any]]:
             worker_mb_per_s=megabytes / worker_s,
             raw_s=raw_s,
             raw_mb_per_s=megabytes / raw_s,
-            county_db="sqlite",
+            county_db="postgresql",
+            server_workers=SERVER_WORKERS,
             load_avg_1min=os.getloadavg()[0],
             baseline=BASELINE,
         )
@@ -351,7 +357,7 @@ def townships_p99(quick: bool, townships: int = 30) -> list[dict[str, Any]]:
         pairs = [(code, cred) for (code, _), cred in zip(codes, credentials, strict=True)]
         with (
             tempfile.TemporaryDirectory(prefix="bjm-bench-sync-") as name,
-            county_server(db_url, Path(name)) as url,
+            county_server(db_url, Path(name), workers=SERVER_WORKERS) as url,
         ):
             samples, errors, wall = _burst(url, pairs, count)
     latencies = [ms for _, ms in samples]

@@ -17,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8750)
     serve.add_argument("--data-dir", type=Path, required=True, help="附件等文件的目录")
+    serve.add_argument("--workers", type=int, default=1, help="服务进程数（生产上设为 CPU 核数）")
     serve.add_argument("--ssl-certfile", help="TLS 证书（PEM）；不填则只用 HTTP，须由前置代理加密")
     serve.add_argument("--ssl-keyfile", help="TLS 私钥（PEM）")
     township = sub.add_parser("township-add", help="登记乡镇并签发凭据（只显示一次）")
@@ -36,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "serve":
-            serve(args.db, args.host, args.port, args.data_dir,
+            serve(args.db, args.host, args.port, args.data_dir, workers=args.workers,
                   ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile)  # fmt: skip
             return 0
         db = store.open_database(args.db)

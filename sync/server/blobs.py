@@ -11,7 +11,6 @@ import hashlib
 import os
 import secrets
 from pathlib import Path
-from typing import BinaryIO
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
@@ -59,10 +58,12 @@ def _check_length(request: Request) -> None:
 
 
 async def _spool(server: CountyServer, request: Request) -> tuple[Path, str, int, bytes]:
-    """Write the body to a temporary file: its path, SHA-256, size and first bytes."""
+    """Write the body to a temporary file: its path, SHA-256, size and first bytes (not yet
+    fsynced: `_commit` does that, in the same worker thread as the database work)."""
     incoming = server.incoming_dir
     incoming.mkdir(parents=True, exist_ok=True)
-    tmp = incoming / f"{secrets.token_hex(16)}.part"
+    # The writer's PID in the name: a worker's leftovers are deleted when it dies.
+    tmp = incoming / f"{os.getpid()}-{secrets.token_hex(16)}.part"
     digest, size, head = hashlib.sha256(), 0, b""
     try:
         with open(tmp, "wb") as handle:
@@ -74,7 +75,6 @@ async def _spool(server: CountyServer, request: Request) -> tuple[Path, str, int
                     head = (head + chunk)[:_SNIFF_BYTES]
                 digest.update(chunk)
                 handle.write(chunk)
-            await run_in_threadpool(_sync, handle)
     except ClientDisconnect:
         tmp.unlink(missing_ok=True)
         # Nobody is left to read the answer; a plain 4xx keeps it out of the error log.
@@ -85,9 +85,16 @@ async def _spool(server: CountyServer, request: Request) -> tuple[Path, str, int
     return tmp, digest.hexdigest(), size, head
 
 
-def _sync(handle: BinaryIO) -> None:
-    handle.flush()
-    os.fsync(handle.fileno())
+def _fsync_path(path: Path) -> None:
+    """fsync a file or (POSIX) a folder by its path, so what was written or renamed there
+    survives a power cut. Windows has no folder handles to sync and journals renames itself."""
+    if os.name != "posix" and path.is_dir():
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 async def receive_blob(
@@ -115,7 +122,8 @@ async def receive_blob(
 def _commit(
     server: CountyServer, township: str, sha256: str, size: int, mime: str, tmp: Path
 ) -> bool:
-    """Move a verified file into place (unless an intact copy is there) and grant it."""
+    """Move a verified file into place (unless an intact copy is there) and grant it;
+    True when the grant is new. The file is durable before any row says it is stored."""
     target = blob_path(server, sha256)
     now = server.now()
     with store.transaction(server.db):
@@ -123,9 +131,10 @@ def _commit(
         # Same hash means same bytes, so a stored copy is never replaced by other bytes; a
         # copy lost or damaged on disk is repaired from the verified upload.
         if row is None or not _intact(target, sha256):
+            _fsync_path(tmp)
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(tmp, target)
-            _sync_folder(target.parent)  # the rename is durable before the row says "stored"
+            _fsync_path(target.parent)
         if row is None:
             store.insert_ignore(
                 CountyBlobRecord,
@@ -135,31 +144,13 @@ def _commit(
                 path=f"{sha256[:2]}/{sha256}",
                 created_at=now,
             )
-        granted = (
-            CountyBlobGrantRecord.select()
-            .where(
-                (CountyBlobGrantRecord.township == township)
-                & (CountyBlobGrantRecord.sha256 == sha256)
-            )
-            .exists()
+        added = (
+            CountyBlobGrantRecord.insert(township=township, sha256=sha256, created_at=now)
+            .on_conflict_ignore()
+            .as_rowcount()
+            .execute()
         )
-        if not granted:
-            store.insert_ignore(
-                CountyBlobGrantRecord, township=township, sha256=sha256, created_at=now
-            )
-    return not granted
-
-
-def _sync_folder(folder: Path) -> None:
-    """fsync a folder so a rename into it survives a power cut (POSIX; Windows has no
-    folder handles to sync and journals renames itself)."""
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    return bool(added)
 
 
 def missing_for(township: str, hashes: list[str], server: CountyServer | None = None) -> list[str]:

@@ -71,11 +71,12 @@ class CountyServer:
         """Close the database, every pooled connection included."""
         store.close_database(self.db)
 
-    def drop_unfinished_uploads(self) -> None:
+    def drop_unfinished_uploads(self, pid: int | None = None) -> None:
         """Delete the spool files of uploads a crash (kill, power cut) cut short: nothing else
-        would ever remove them. Only at start: the server is one process, so none is still
-        being written then."""
-        for part in self.incoming_dir.glob("*.part"):
+        would ever remove them. All of them at start, before any worker runs; with `pid`,
+        those of that worker process once it has died (see prefork)."""
+        pattern = "*.part" if pid is None else f"{pid}-*.part"
+        for part in self.incoming_dir.glob(pattern):
             part.unlink(missing_ok=True)
 
 
@@ -122,10 +123,11 @@ def open_server(
     keystore: KeyStore | object | None = DEFAULT_KEYSTORE,
     ask_passphrase: Callable[[], str] | None = None,
     now: Callable[[], datetime] = datetime.now,
+    pool_size: int = store.POOL_MAX_CONNECTIONS,
 ) -> CountyServer:
     """Open (create or upgrade, backing up first) the county database and unlock its
-    personal-data key."""
-    db = store.open_database(db_url, backup_dir=data_dir / "backups", pool=True)
+    personal-data key; `pool_size` connections at most (per serving process)."""
+    db = store.open_database(db_url, backup_dir=data_dir / "backups", pool=pool_size)
     try:
         chosen = open_keystore() if keystore is DEFAULT_KEYSTORE else keystore
         assert chosen is None or isinstance(chosen, KeyStore)

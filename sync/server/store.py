@@ -30,6 +30,8 @@ from sync.server.migrations import migrate_county
 # TCP and authentication round (PostgreSQL) or five pragmas and a WAL checkpoint at every
 # close (SQLite), and peewee serialises connect and close, so request threads queued on it.
 POOL_MAX_CONNECTIONS = 32
+# With several serving processes the connections are shared out, but none gets fewer.
+POOL_MIN_CONNECTIONS = 8
 # A request finding every connection busy waits this long, then gets a 503 (retried later).
 POOL_WAIT_SECONDS = 20
 # A connection is closed at its first check-in after this age, so none lives for ever.
@@ -183,7 +185,7 @@ COUNTY_RECORDS: tuple[type[BaseRecord], ...] = (
 )
 
 
-def pooled(db: pw.Database) -> pw.Database:
+def pooled(db: pw.Database, size: int = POOL_MAX_CONNECTIONS) -> pw.Database:
     """The same database (settings of app.store.db.make_database) behind a connection pool.
 
     A pooled connection is checked before reuse (PostgreSQL: a round trip, so one left broken
@@ -191,7 +193,7 @@ def pooled(db: pw.Database) -> pw.Database:
     comes back with a transaction open, so nothing of one request reaches the next.
     """
     limits: dict[str, Any] = {
-        "max_connections": POOL_MAX_CONNECTIONS,
+        "max_connections": max(size, POOL_MIN_CONNECTIONS),
         "stale_timeout": POOL_RECYCLE_SECONDS,
         "timeout": POOL_WAIT_SECONDS,
     }
@@ -212,15 +214,18 @@ def pooled(db: pw.Database) -> pw.Database:
     return pool
 
 
-def open_database(url: str, *, backup_dir: Path | None = None, pool: bool = False) -> pw.Database:
+def open_database(
+    url: str, *, backup_dir: Path | None = None, pool: bool | int = False
+) -> pw.Database:
     """The database of `url`, bound to the records, its county schema at the latest version
     (created, adopted or upgraded; an existing one is copied to `backup_dir` first).
 
-    `pool` for the serving process (see `pooled`); close it with `close_database`.
+    `pool` for the serving process (see `pooled`): True, or the most connections it may
+    open; close it with `close_database`.
     """
     db = dbmod.make_database(url)
     if pool:
-        db = pooled(db)
+        db = pooled(db) if pool is True else pooled(db, int(pool))
     dbmod.bind(db)
     try:
         migrate_county(db, backup_dir=backup_dir)

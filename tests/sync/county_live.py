@@ -20,6 +20,8 @@ import pytest
 import requests
 from county_helpers import TOWNSHIP, bearer
 
+from sync.server.service import LISTENING
+
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 60.0
 PASSPHRASE = "e2e-county-passphrase"
@@ -71,7 +73,7 @@ def wait_until_healthy(
 
     The listening line in this start's part of the log makes sure the answer comes from
     this process, not from some other server that took the port first."""
-    listening = f"Uvicorn running on {url}".encode()
+    listening = f"{LISTENING} {url}（".encode()
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -92,7 +94,10 @@ def wait_until_healthy(
 class LiveCounty:
     """The county server process; `township` and `staff` are the issued secrets."""
 
-    def __init__(self, tmp_path: Path, db_url: str | None = None, *, port: int = 0) -> None:
+    def __init__(
+        self, tmp_path: Path, db_url: str | None = None, *, port: int = 0, workers: int = 1
+    ) -> None:
+        self.workers = workers
         self.db = db_url or f"sqlite:///{tmp_path / 'county.sqlite3'}"
         self.data = tmp_path / "county-data"
         self.log = tmp_path / "county.log"
@@ -108,13 +113,17 @@ class LiveCounty:
     def start(self) -> None:
         command = [sys.executable, "-m", "app.cli", "county", "serve", "--db", self.db,
                    "--host", "127.0.0.1", "--port", str(self.port),
-                   "--data", str(self.data)]  # fmt: skip
+                   "--data", str(self.data), "--workers", str(self.workers)]  # fmt: skip
         offset = self.log.stat().st_size if self.log.exists() else 0
         with open(self.log, "ab") as sink:
             self.proc = subprocess.Popen(
                 command, cwd=ROOT, env=child_env(), stdout=sink, stderr=subprocess.STDOUT
             )
-        wait_until_healthy(self.proc, self.url, self.log, log_offset=offset)
+        try:
+            wait_until_healthy(self.proc, self.url, self.log, log_offset=offset)
+        except BaseException:  # pytest.fail included: never leave the process running
+            self.kill()
+            raise
 
     def stop(self) -> None:
         if self.proc is not None:
