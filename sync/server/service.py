@@ -6,6 +6,7 @@ import copy
 import errno
 import logging
 import logging.config
+import os
 import re
 import socket
 from collections.abc import Callable
@@ -106,6 +107,9 @@ def serve(
                 return
             # Each worker opens its own connections: none may be shared across a fork.
             store.close_database(server.db)
+            # libuv (uvloop) then accepts one connection at a time and yields, so a burst of
+            # townships connecting at once is spread over the workers, not taken by the first.
+            os.environ.setdefault("UV_TCP_SINGLE_ACCEPT", "1")
             prefork.Supervisor(workers, run, on_worker_exit=server.drop_unfinished_uploads).run()
         finally:
             server.close()

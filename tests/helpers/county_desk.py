@@ -68,6 +68,7 @@ class QuickCounty(LiveCounty):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = None
+        self.workers = 1
         db = store.open_database(self.db)
         try:
             self.towns = {

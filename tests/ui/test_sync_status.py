@@ -20,6 +20,7 @@ from app.domain.states import CaseState
 from app.services import settings
 from app.store.models import AuditEventRecord, OutboxRecord, SettingRecord
 from app.ui import application, sync_bar
+from app.ui import main_window as main_window_module
 from app.ui.main_window import SYNC_TEXT, MainWindow
 from app.ui.workspaces import GenericWorkspace
 from sync.client.config import CREDENTIAL_ENV, store_credential
@@ -166,15 +167,19 @@ def test_the_client_starts_the_worker_after_login_and_stops_it_at_logout(
     monkeypatch.setenv(CREDENTIAL_ENV, CREDENTIAL)
     app = QApplication.instance()
     seen: dict[str, Any] = {}
-    earlier = {id(w) for w in app.topLevelWidgets()}  # windows left by earlier tests
+    created: list[MainWindow] = []  # this test's window, not one left by an earlier test
+
+    class Recorded(MainWindow):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            created.append(self)
+
+    monkeypatch.setattr(main_window_module, "MainWindow", Recorded)
 
     def step() -> None:
-        windows = [
-            w for w in app.topLevelWidgets() if isinstance(w, MainWindow) and id(w) not in earlier
-        ]
-        window = windows[0] if windows else None
-        if window is None:
+        if not created:
             return
+        window = created[0]
         if "worker" not in seen and window.sync.running:
             seen["worker"] = window.sync.worker
             window.lock_now()  # the idle lock covers the window but keeps sending
