@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated
 import peewee as pw
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from app.domain.case_number import check_township_code
 from app.domain.errors import KnownError, ValidationError
@@ -223,6 +224,36 @@ def verify_credential(
     return known.principal
 
 
+def _already_verified(
+    request: Request, kind: str, credential: str
+) -> TownshipPrincipal | StaffPrincipal | None:
+    """The principal of a credential this process has verified and whose row is fresh in
+    the cache; None for everything else (the full check decides, in a worker thread)."""
+    server: CountyServer = request.app.state.county
+    match = (TOWNSHIP_TOKEN if kind == "township" else STAFF_TOKEN).match(credential)
+    if match is None:
+        return None
+    known = server.credentials.get((kind, match.group(1)))
+    if known is None or known.disabled or known.verified is None:
+        return None
+    ip = request.client.host if request.client else "-"
+    if server.auth_failures.blocked(ip):
+        return None
+    digest = hashlib.sha256(credential.encode("ascii")).digest()
+    return known.principal if hmac.compare_digest(known.verified, digest) else None
+
+
+async def verify_credential_async(
+    request: Request, kind: str, credential: str
+) -> TownshipPrincipal | StaffPrincipal:
+    """`verify_credential` for async dependencies: a known credential is answered on the
+    event loop (no thread hop per request); a database read or scrypt runs in a thread."""
+    principal = _already_verified(request, kind, credential)
+    if principal is not None:
+        return principal
+    return await run_in_threadpool(verify_credential, request, kind, credential)
+
+
 def _secret_matches(known: _Known, credential: str, digest: bytes) -> bool:
     """The remembered digest first; scrypt only for a credential not verified before."""
     if known.verified is not None and hmac.compare_digest(known.verified, digest):
@@ -242,27 +273,31 @@ def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
     return credentials.credentials
 
 
-def township_principal(request: Request, credentials: Bearer) -> TownshipPrincipal:
+async def township_principal(request: Request, credentials: Bearer) -> TownshipPrincipal:
     """Dependency: the calling township (401 before the body is even looked at)."""
-    principal = verify_credential(request, "township", bearer_token(credentials))
+    principal = await verify_credential_async(request, "township", bearer_token(credentials))
     assert isinstance(principal, TownshipPrincipal)
     return principal
 
 
-def staff_principal(request: Request, credentials: Bearer) -> StaffPrincipal:
+async def staff_principal(request: Request, credentials: Bearer) -> StaffPrincipal:
     """Dependency: the calling county staff member, any role."""
-    principal = verify_credential(request, "staff", bearer_token(credentials))
+    principal = await verify_credential_async(request, "staff", bearer_token(credentials))
     assert isinstance(principal, StaffPrincipal)
     return principal
 
 
-def window_staff(staff: Annotated[StaffPrincipal, Depends(staff_principal)]) -> StaffPrincipal:
+async def window_staff(
+    staff: Annotated[StaffPrincipal, Depends(staff_principal)],
+) -> StaffPrincipal:
     if staff.role not in ("window", "admin"):
         raise ApiError(403, "需要县级帮代办窗口权限", code="permission")
     return staff
 
 
-def admin_staff(staff: Annotated[StaffPrincipal, Depends(staff_principal)]) -> StaffPrincipal:
+async def admin_staff(
+    staff: Annotated[StaffPrincipal, Depends(staff_principal)],
+) -> StaffPrincipal:
     if staff.role != "admin":
         raise ApiError(403, "只有县级管理员可以发布事项目录和节假日安排", code="permission")
     return staff

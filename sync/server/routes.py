@@ -20,7 +20,7 @@ from sync.protocol import (
     MissingBlobsRequest,
 )
 from sync.server import blobs, casework, distribution, store
-from sync.server.auth import Bearer, Township, bearer_token, verify_credential
+from sync.server.auth import Bearer, Township, bearer_token, verify_credential_async
 from sync.server.context import server_of
 from sync.server.packages import receive_package, stored_receipt
 
@@ -63,11 +63,11 @@ register_url_convertor("sha256", Sha256Convertor())
 router = APIRouter(prefix="/api/v1")
 
 
-def any_caller(request: Request, credentials: Bearer) -> str:
+async def any_caller(request: Request, credentials: Bearer) -> str:
     """Dependency for data every caller may read: a township credential or a staff token."""
     token = bearer_token(credentials)
     kind = "staff" if token.startswith("bjs.") else "township"
-    verify_credential(request, kind, token)
+    await verify_credential_async(request, kind, token)
     return kind
 
 
