@@ -71,7 +71,8 @@ SPEC: dict[Action, dict[Role, set[CaseState]]] = {
     A.HAND_OFF: {R.WINDOW: {S.ACCEPTED}},
     A.APPROVE: {R.STATION: {S.IN_REVIEW}, R.COUNTY: {S.IN_REVIEW}},
     A.DENY: {R.STATION: {S.IN_REVIEW}, R.COUNTY: {S.IN_REVIEW}},
-    A.NOTIFY: {R.ISSUANCE: {S.DECIDED}, R.COUNTY: {S.DECIDED}},
+    # Told again while waiting: a county result arrives ready to issue and is then announced.
+    A.NOTIFY: {R.ISSUANCE: {S.DECIDED, S.READY_TO_ISSUE}, R.COUNTY: {S.DECIDED, S.READY_TO_ISSUE}},
     A.ISSUE: {R.ISSUANCE: {S.READY_TO_ISSUE}, R.COUNTY: {S.READY_TO_ISSUE}},
     A.CLOSE: {R.ISSUANCE: {S.ISSUED}, R.COUNTY: {S.ISSUED}},
     A.WITHDRAW: {r: OPEN for r in (R.WINDOW, R.COUNTY, R.SYNC)},
