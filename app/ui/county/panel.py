@@ -14,7 +14,6 @@ from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QPixmap
 from PySide6.QtWidgets import (
     QFrame,
-    QGridLayout,
     QLabel,
     QTabWidget,
     QVBoxLayout,
@@ -33,6 +32,7 @@ from app.ui.widgets.case_panel import (
     attachment_pane,
     detail_table,
     fill_table,
+    header_frame,
     heading_label,
     people_form,
     stack_detail,
@@ -152,8 +152,6 @@ class CountyCasePanel(QWidget):
         return page
 
     def _header(self) -> QFrame:
-        frame = QFrame()
-        frame.setFrameShape(QFrame.Shape.StyledPanel)
         self.case_no_label = heading_label()
         self.item_label = QLabel()
         self.item_label.setWordWrap(True)
@@ -161,16 +159,12 @@ class CountyCasePanel(QWidget):
         self.status_label = QLabel()
         self.deadline_label = QLabel()
         self.dates_label = QLabel()
-        grid = QGridLayout(frame)
-        grid.setHorizontalSpacing(18)
-        grid.addWidget(self.case_no_label, 0, 0, 1, 3)
-        grid.addWidget(self.item_label, 1, 0, 1, 3)
-        grid.addWidget(self.town_label, 2, 0)
-        grid.addWidget(self.status_label, 2, 1)
-        grid.addWidget(self.deadline_label, 2, 2)
-        grid.addWidget(self.dates_label, 3, 0, 1, 3)
-        grid.setColumnStretch(2, 1)
-        return frame
+        return header_frame(
+            [self.case_no_label],
+            [self.item_label],
+            [self.town_label, self.status_label, self.deadline_label],
+            [self.dates_label],
+        )
 
     def _people_tab(self) -> QWidget:
         scroll, self.labels, self.secrets = people_form(

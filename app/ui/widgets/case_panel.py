@@ -176,6 +176,24 @@ def heading_label() -> QLabel:
     return label
 
 
+def header_frame(*rows: Sequence[QLabel]) -> QFrame:
+    """A case view's framed header: each row's labels side by side, a row of one label
+    across the whole width; the last column takes the spare space."""
+    frame = QFrame()
+    frame.setFrameShape(QFrame.Shape.StyledPanel)
+    grid = QGridLayout(frame)
+    grid.setHorizontalSpacing(18)
+    columns = max(len(row) for row in rows)
+    for number, row in enumerate(rows):
+        if len(row) == 1:
+            grid.addWidget(row[0], number, 0, 1, columns)
+            continue
+        for column, label in enumerate(row):
+            grid.addWidget(label, number, column)
+    grid.setColumnStretch(columns - 1, 1)
+    return frame
+
+
 def people_form(
     rows: Sequence[tuple[str, str]], secret_keys: AbstractSet[str], reveal: Callable[[str], None]
 ) -> tuple[QScrollArea, dict[str, QLabel], dict[str, SecretRow]]:
@@ -290,23 +308,17 @@ class CasePanel(QWidget):
         return page
 
     def _header(self) -> QFrame:
-        frame = QFrame()
-        frame.setFrameShape(QFrame.Shape.StyledPanel)
         self.case_no_label = heading_label()
         self.item_label = QLabel()
         self.item_label.setWordWrap(True)
         self.state_label = QLabel()
         self.deadline_label = QLabel()
         self.mode_label = QLabel()
-        grid = QGridLayout(frame)
-        grid.setHorizontalSpacing(18)
-        grid.addWidget(self.case_no_label, 0, 0, 1, 3)
-        grid.addWidget(self.item_label, 1, 0, 1, 3)
-        grid.addWidget(self.state_label, 2, 0)
-        grid.addWidget(self.deadline_label, 2, 1)
-        grid.addWidget(self.mode_label, 2, 2)
-        grid.setColumnStretch(2, 1)
-        return frame
+        return header_frame(
+            [self.case_no_label],
+            [self.item_label],
+            [self.state_label, self.deadline_label, self.mode_label],
+        )
 
     def _applicant_tab(self) -> QWidget:
         scroll, self.labels, self.secrets = people_form(APPLICANT_ROWS, REVEAL_KEYS, self.reveal)
