@@ -29,6 +29,7 @@ from app.ui.errors import reporting, show_error
 from app.ui.tasks import run_task
 from app.ui.widgets.case_panel import (
     DECISIONS,
+    MATERIAL_COLUMNS,
     attachment_pane,
     detail_table,
     fill_table,
@@ -141,7 +142,7 @@ class CountyCasePanel(QWidget):
         layout.addWidget(self._header())
         self.tabs = QTabWidget()
         self.tabs.addTab(self._people_tab(), "申请信息(&1)")
-        self.materials_table = detail_table(("材料名称", "形式", "份数", "必要", "状态", "说明"), 0)
+        self.materials_table = detail_table(MATERIAL_COLUMNS, 0)
         self.tabs.addTab(self.materials_table, "材料(&2)")
         self.tabs.addTab(self._attachments_tab(), "附件(&3)")
         self.history_table = detail_table(("修订", "内容", "县级收到时间"), 1)

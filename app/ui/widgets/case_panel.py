@@ -126,6 +126,10 @@ def _state_label(value: str) -> str:
     return CaseState(value).label if value in CaseState._value2member_map_ else value
 
 
+# The materials tab of every case view, township or county.
+MATERIAL_COLUMNS = ("材料名称", "形式", "份数", "必要", "状态", "说明")
+
+
 def detail_table(headers: tuple[str, ...], stretch: int) -> QTableWidget:
     table = QTableWidget(0, len(headers))
     table.setHorizontalHeaderLabels(list(headers))
@@ -299,7 +303,7 @@ class CasePanel(QWidget):
         layout.addWidget(self._header())
         self.tabs = QTabWidget()
         self.tabs.addTab(self._applicant_tab(), "申请信息(&1)")
-        self.materials_table = detail_table(("材料名称", "形式", "份数", "必要", "状态", "说明"), 0)
+        self.materials_table = detail_table(MATERIAL_COLUMNS, 0)
         self.tabs.addTab(self.materials_table, "材料(&2)")
         self.tabs.addTab(self._attachments_tab(), "附件(&3)")
         self.timeline_table = detail_table(("时间", "环节", "经办人", "窗口", "说明"), 4)
