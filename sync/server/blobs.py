@@ -12,6 +12,7 @@ import os
 import secrets
 from pathlib import Path
 
+import peewee as pw
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
@@ -20,7 +21,7 @@ from sync.protocol import MAX_BLOB_BYTES, BlobStored
 from sync.server import store
 from sync.server.context import CountyServer
 from sync.server.errors import ApiError
-from sync.server.store import CountyBlobGrantRecord, CountyBlobRecord
+from sync.server.store import CountyBlobRecord
 
 MIME_BY_MAGIC = (
     (b"%PDF-", "application/pdf"),
@@ -119,6 +120,17 @@ async def receive_blob(
     return BlobStored(sha256=sha256, size=size, mime=mime, created=created)
 
 
+_BLOB_KNOWN = "SELECT 1 FROM county_blob WHERE sha256 = ?"
+_BLOB_ADD = (
+    "INSERT INTO county_blob (sha256, size, mime, path, created_at) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT DO NOTHING"
+)
+_GRANT_ADD = (
+    "INSERT INTO county_blob_grant (township, sha256, created_at) VALUES (?, ?, ?) "
+    "ON CONFLICT DO NOTHING"
+)
+
+
 def _commit(
     server: CountyServer, township: str, sha256: str, size: int, mime: str, tmp: Path
 ) -> bool:
@@ -126,49 +138,37 @@ def _commit(
     True when the grant is new. The file is durable before any row says it is stored."""
     target = blob_path(server, sha256)
     now = server.now()
-    with store.transaction(server.db):
-        row = CountyBlobRecord.get_or_none(CountyBlobRecord.sha256 == sha256)
+    db = server.db
+    with store.transaction(db):
+        known = store.execute(db, _BLOB_KNOWN, (sha256,)).fetchone() is not None
         # Same hash means same bytes, so a stored copy is never replaced by other bytes; a
         # copy lost or damaged on disk is repaired from the verified upload.
-        if row is None or not _intact(target, sha256):
+        if not known or not _intact(target, sha256):
             _fsync_path(tmp)
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(tmp, target)
             _fsync_path(target.parent)
-        if row is None:
-            store.insert_ignore(
-                CountyBlobRecord,
-                sha256=sha256,
-                size=size,
-                mime=mime,
-                path=f"{sha256[:2]}/{sha256}",
-                created_at=now,
-            )
-        added = (
-            CountyBlobGrantRecord.insert(township=township, sha256=sha256, created_at=now)
-            .on_conflict_ignore()
-            .as_rowcount()
-            .execute()
-        )
+        if not known:
+            path = f"{sha256[:2]}/{sha256}"
+            store.execute(db, _BLOB_ADD, (sha256, size, mime, path, now))
+        added = store.execute(db, _GRANT_ADD, (township, sha256, now)).rowcount
     return bool(added)
 
 
-def missing_for(township: str, hashes: list[str], server: CountyServer | None = None) -> list[str]:
+def missing_for(
+    db: pw.Database, township: str, hashes: list[str], server: CountyServer | None = None
+) -> list[str]:
     """The hashes `township` has not uploaded (another township's copy does not count);
     with `server`, also those whose file is gone from disk, so the township sends it again."""
     wanted = list(dict.fromkeys(hashes))
     have: set[str] = set()
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
-        rows = (
-            CountyBlobGrantRecord.select(CountyBlobGrantRecord.sha256)
-            .join(CountyBlobRecord, on=CountyBlobGrantRecord.sha256 == CountyBlobRecord.sha256)
-            .where(
-                (CountyBlobGrantRecord.township == township)
-                & (CountyBlobGrantRecord.sha256.in_(chunk))
-            )
+        query = (
+            "SELECT g.sha256 FROM county_blob_grant g JOIN county_blob b ON b.sha256 = g.sha256 "
+            f"WHERE g.township = ? AND g.sha256 IN ({store.placeholders(len(chunk))})"
         )
-        have.update(r.sha256 for r in rows)
+        have.update(row[0] for row in store.execute(db, query, (township, *chunk)))
     if server is not None:
         have = {h for h in have if blob_path(server, h).is_file()}
     return [h for h in wanted if h not in have]

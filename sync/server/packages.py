@@ -6,9 +6,13 @@ import base64
 import hashlib
 import hmac
 import json
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
+
+import peewee as pw
 
 from app.security.pii import PiiCipher
+from app.store import db as dbmod
 from sync.protocol import HandoffPackage, HandoffReceipt, PackageAction
 from sync.protocol_county import CountyStatus
 from sync.server import blobs, store
@@ -16,7 +20,7 @@ from sync.server.auth import TownshipPrincipal
 from sync.server.casework import after_package
 from sync.server.context import CountyServer
 from sync.server.errors import ApiError
-from sync.server.store import CountyCaseRecord, CountyPackageRecord
+from sync.server.store import CountyPackageRecord
 
 # The parts of a package that identify or locate a person, encrypted at rest. Names stay
 # readable, as in the township database, so staff lists need no decryption.
@@ -81,7 +85,46 @@ def _uuid_taken() -> ApiError:
     return ApiError(409, "该办件UUID已被占用，不能用于本乡镇的办件", code="uuid_taken")
 
 
-def _conflict_with_stored(stored: CountyPackageRecord, township: str, digest: str) -> str:
+class _Stored(NamedTuple):
+    township: str
+    revision: int
+    digest: str
+    receipt: str
+
+
+class _Case(NamedTuple):
+    id: int
+    township: str
+    case_no: str
+    status: str
+    latest_revision: int
+
+
+# Hand-written SQL (store.execute): this is the path every township push takes. The case
+# and, if it came before, this very revision (a package row always has its case row).
+_CASE_AND_STORED = (
+    "SELECT c.id, c.township, c.case_no, c.status, c.latest_revision, "
+    "p.township, p.revision, p.digest, p.receipt "
+    "FROM county_case c LEFT JOIN county_package p ON p.case_id = c.id AND p.revision = ? "
+    "WHERE c.uuid = ?"
+)
+_CASE_NO_TAKEN = "SELECT 1 FROM county_case WHERE case_no = ?"
+_NEW_CASE = (
+    "INSERT INTO county_case (uuid, township, case_no, query_code, item_code, item_name, "
+    "status, deadline, handed_off_on, latest_revision, received_at, updated_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_UPDATE_CASE = (
+    "UPDATE county_case SET query_code = ?, item_code = ?, item_name = ?, status = ?, "
+    "deadline = ?, latest_revision = ?, updated_at = ? WHERE id = ?"
+)
+_NEW_PACKAGE = (
+    "INSERT INTO county_package (case_id, uuid, revision, township, action, digest, body, "
+    "receipt, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _conflict_with_stored(stored: _Stored, township: str, digest: str) -> str:
     """The original receipt for a byte-identical resend; otherwise the reason to refuse."""
     if stored.township != township:
         raise _uuid_taken()
@@ -95,12 +138,11 @@ def _conflict_with_stored(stored: CountyPackageRecord, township: str, digest: st
     return str(stored.receipt)
 
 
-def _check_new_revision(case: CountyCaseRecord | None, package: HandoffPackage) -> None:
+def _check_new_revision(db: pw.Database, case: _Case | None, package: HandoffPackage) -> None:
     if case is None:
         if package.action is not PackageAction.HAND_OFF:
             raise ApiError(409, "县级尚未收到该办件的移交，不能补正或撤回", code="not_handed_off")
-        taken = CountyCaseRecord.select().where(CountyCaseRecord.case_no == package.case_no)
-        if taken.exists():
+        if store.execute(db, _CASE_NO_TAKEN, (package.case_no,)).fetchone() is not None:
             raise ApiError(
                 409, f"办件编号 {package.case_no} 已被本乡镇另一办件使用", code="case_no_taken"
             )
@@ -119,36 +161,31 @@ def _check_new_revision(case: CountyCaseRecord | None, package: HandoffPackage) 
 
 
 def _save_case(
-    server: CountyServer,
-    case: CountyCaseRecord | None,
+    db: pw.Database,
+    case: _Case | None,
     package: HandoffPackage,
     status: CountyStatus,
-) -> CountyCaseRecord:
-    now = server.now().replace(microsecond=0)
-    values: dict[str, Any] = {
-        "query_code": package.query_code,
-        "item_code": package.item_code,
-        "item_name": package.item_name,
-        "status": status.value,
-        "deadline": package.deadline,
-        "latest_revision": package.revision,
-        "updated_at": now,
-    }
-    if case is None:
-        return CountyCaseRecord.create(
-            uuid=package.case_uuid,
-            township=package.township,
-            case_no=package.case_no,
-            handed_off_on=package.handed_off_on,
-            received_at=now,
-            **values,
-        )
-    CountyCaseRecord.update(**values).where(CountyCaseRecord.id == case.id).execute()
-    return CountyCaseRecord.get_by_id(case.id)
+    now: datetime,
+) -> int:
+    """The case row written (inserted or brought up to this revision); its id."""
+    if case is not None:
+        store.execute(db, _UPDATE_CASE, (
+            package.query_code, package.item_code, package.item_name, status.value,
+            package.deadline, package.revision, now, case.id,
+        ))  # fmt: skip
+        return case.id
+    values = (
+        package.case_uuid.hex, package.township, package.case_no, package.query_code,
+        package.item_code, package.item_name, status.value, package.deadline,
+        package.handed_off_on, package.revision, now, now,
+    )  # fmt: skip
+    if dbmod.is_postgres(db):
+        return int(store.execute(db, _NEW_CASE + " RETURNING id", values).fetchone()[0])
+    return int(store.execute(db, _NEW_CASE, values).lastrowid)
 
 
-def _check_attachments(township: str, package: HandoffPackage) -> None:
-    missing = blobs.missing_for(township, package.attachment_hashes())
+def _check_attachments(db: pw.Database, township: str, package: HandoffPackage) -> None:
+    missing = blobs.missing_for(db, township, package.attachment_hashes())
     if missing:
         raise ApiError(
             422,
@@ -159,7 +196,7 @@ def _check_attachments(township: str, package: HandoffPackage) -> None:
 
 
 def _store(
-    server: CountyServer, case: CountyCaseRecord, package: HandoffPackage, digest: str
+    server: CountyServer, case_id: int, package: HandoffPackage, digest: str, now: datetime
 ) -> str:
     """Write the package row and return its receipt (kept, so a resend gets the same one)."""
     receipt = HandoffReceipt(
@@ -167,20 +204,14 @@ def _store(
         revision=package.revision,
         action=package.action,
         case_no=package.case_no,
-        received_at=case.updated_at,
+        received_at=now,
         attachments=package.attachment_hashes(),
     ).model_dump_json()
-    CountyPackageRecord.create(
-        case=case.id,
-        uuid=package.case_uuid,
-        revision=package.revision,
-        township=package.township,
-        action=package.action.value,
-        digest=digest,
-        body=json.dumps(seal(server.cipher, package), ensure_ascii=False),
-        receipt=receipt,
-        received_at=case.updated_at,
-    )
+    body = json.dumps(seal(server.cipher, package), ensure_ascii=False)
+    store.execute(server.db, _NEW_PACKAGE, (
+        case_id, package.case_uuid.hex, package.revision, package.township,
+        package.action.value, digest, body, receipt, now,
+    ))  # fmt: skip
     return receipt
 
 
@@ -195,22 +226,22 @@ def receive_package(
             code="wrong_township",
         )
     digest = package_digest(server, package)
-    with store.transaction(server.db):
-        store.locked_township(server.db, township.code)
-        stored = CountyPackageRecord.get_or_none(
-            (CountyPackageRecord.uuid == package.case_uuid)
-            & (CountyPackageRecord.revision == package.revision)
-        )
-        if stored is not None:
-            return _conflict_with_stored(stored, township.code, digest), False
-        case = CountyCaseRecord.get_or_none(CountyCaseRecord.uuid == package.case_uuid)
+    db = server.db
+    with store.transaction(db):
+        store.lock_township(db, township.code)
+        params = (package.revision, package.case_uuid.hex)
+        row = store.execute(db, _CASE_AND_STORED, params).fetchone()
+        if row is not None and row[5] is not None:
+            return _conflict_with_stored(_Stored(*row[5:]), township.code, digest), False
+        case = None if row is None else _Case(*row[:5])
         if case is not None and case.township != township.code:
             raise _uuid_taken()
-        _check_new_revision(case, package)
+        _check_new_revision(db, case, package)
         status = after_package(CountyStatus(case.status) if case else None, package.action)
-        _check_attachments(township.code, package)
-        case = _save_case(server, case, package, status)
-        return _store(server, case, package, digest), True
+        _check_attachments(db, township.code, package)
+        now = server.now().replace(microsecond=0)
+        case_id = _save_case(db, case, package, status, now)
+        return _store(server, case_id, package, digest, now), True
 
 
 def stored_receipt(server: CountyServer, township: str, case_uuid: str, revision: int) -> str:
