@@ -13,7 +13,7 @@ import re
 import secrets
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -64,6 +64,8 @@ class _Known:
     principal: TownshipPrincipal | StaffPrincipal
     fetched: float
     verified: bytes | None = None
+    # Held while scrypt runs: a township's first requests, arriving together, cost one.
+    checking: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
 
 class CredentialCache:
@@ -82,14 +84,20 @@ class CredentialCache:
         return known
 
     def refreshed(self, key: tuple[str, str], fresh: _Known) -> _Known:
-        """`fresh` (just read from the database) remembered in place of the entry it
-        replaces, keeping that entry's verified credential while the stored hash is the same:
-        re-reading the row every ROW_TTL_SECONDS must not cost a scrypt each time. A
-        reissued credential changes the hash, so the old one is checked (and fails) again."""
+        """`fresh` (just read from the database) remembered for `key`. While the stored hash
+        is the same the entry it replaces is kept, brought up to date, with its verified
+        credential: re-reading the row every ROW_TTL_SECONDS must not cost a scrypt each
+        time. A reissued credential changes the hash, so the old one is checked (and fails)
+        again."""
         with self._lock:
             old = self._rows.get(key)
             if old is not None and hmac.compare_digest(old.stored_hash, fresh.stored_hash):
-                fresh.verified = old.verified
+                old.disabled, old.principal, old.fetched = (
+                    fresh.disabled,
+                    fresh.principal,
+                    fresh.fetched,
+                )
+                return old
             if len(self._rows) > 10_000:
                 self._rows.clear()
             self._rows[key] = fresh
@@ -258,9 +266,12 @@ def _secret_matches(known: _Known, credential: str, digest: bytes) -> bool:
     """The remembered digest first; scrypt only for a credential not verified before."""
     if known.verified is not None and hmac.compare_digest(known.verified, digest):
         return True
-    if verify_password(credential, known.stored_hash):
-        known.verified = digest
-        return True
+    with known.checking:  # another request may have verified it while this one waited
+        if known.verified is not None and hmac.compare_digest(known.verified, digest):
+            return True
+        if verify_password(credential, known.stored_hash):
+            known.verified = digest
+            return True
     return False
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from county_helpers import OTHER, PDF, TOWNSHIP, bearer, package, sha
 
@@ -148,3 +152,28 @@ def test_a_remembered_credential_lets_no_other_secret_in(client, creds):
     forged = bearer(f"bjt.{TOWNSHIP}." + "A" * 43)
     assert client.get("/api/v1/events", headers=forged).status_code == 401
     assert client.get("/api/v1/events", headers=creds.t).status_code == 200
+
+
+def test_a_townships_first_requests_arriving_together_cost_one_scrypt(client, creds, monkeypatch):
+    calls: list[str] = []
+    started = threading.Barrier(4)
+
+    def slow_verify(secret: str, stored: str) -> bool:
+        calls.append(secret)
+        time.sleep(0.2)  # the others arrive while the first is still hashing
+        return verify_password(secret, stored)
+
+    monkeypatch.setattr(auth, "verify_password", slow_verify)
+
+    def first_request() -> int:
+        started.wait(timeout=10)
+        return client.get("/api/v1/events", headers=creds.t).status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: first_request(), range(4)))
+    assert answers == [200] * 4
+    assert len(calls) == 1
+    # A wrong secret is still checked, and refused, every time.
+    forged = bearer(f"bjt.{TOWNSHIP}." + "B" * 43)
+    assert client.get("/api/v1/events", headers=forged).status_code == 401
+    assert len(calls) == 2
