@@ -3,6 +3,12 @@
 A package is built once, at its first send, and kept encrypted in the outbox row, so every
 resend (after a timeout, a crash or a dropped reply) is byte-identical and can never become a
 second case at the county. Rows of one case go strictly in revision order.
+
+Before a package its blobs go up. Usually the county is first asked which it lacks, so that a
+later revision (which shares its scans with the first) or a resend uploads nothing twice. The
+first send of a revision 1 skips that question: its scans are new to the county, so asking
+would only add a round trip; a blob the county has after all is answered 200 by its PUT,
+which stores by content.
 """
 
 from __future__ import annotations
@@ -131,13 +137,31 @@ def _check_receipt(package: HandoffPackage, receipt: dict[str, Any]) -> None:
         )
 
 
-def send(rt: Runtime, client: CountyClient, body: bytes) -> dict[str, Any]:
-    """Blobs the county lacks, then the package; the receipt once it names everything sent."""
-    package = HandoffPackage.model_validate_json(body)
+def asks_first(row: OutboxRecord) -> bool:
+    """Whether the county is asked which blobs it lacks before they are sent: always, but on
+    the first send of a revision 1 (its blobs are new there, see the module docstring)."""
+    return not (row.revision == 1 and row.attempts == 0 and row.status == "pending")
+
+
+def send(
+    rt: Runtime,
+    client: CountyClient,
+    body: bytes,
+    *,
+    ask_first: bool = True,
+    package: HandoffPackage | None = None,
+) -> dict[str, Any]:
+    """The blobs, then the package; the receipt once it names everything sent.
+
+    `ask_first`: upload only the blobs the county says it lacks (else every blob). `package`:
+    the body already parsed by the caller. Should the county still lack a blob when the package
+    arrives, it names it and the package is sent once more after it.
+    """
+    package = package or HandoffPackage.model_validate_json(body)
     hashes = package.attachment_hashes()
     try:
         if hashes:
-            _upload(rt, client, client.missing_blobs(hashes))
+            _upload(rt, client, client.missing_blobs(hashes) if ask_first else hashes)
     except Uncertain as exc:
         # A lost answer about blobs leaves nothing in doubt: blobs are stored by content.
         raise ServerTrouble(exc.message) from exc
@@ -156,7 +180,11 @@ def _case_no(row: OutboxRecord) -> str:
     return str(CaseRecord.get_by_id(case_id_of(row)).case_no)
 
 
-def _finish(rt: Runtime, row: OutboxRecord, status: str, error: str, **extra: Any) -> None:
+def _finish(
+    rt: Runtime, row: OutboxRecord, status: str, error: str, *, case_no: str = "", **extra: Any
+) -> None:
+    """Record the row's new status; an audit event once it leaves the waiting ones.
+    `case_no`: the case's number when the caller has it (read from the case otherwise)."""
     now = rt.now()
     values: dict[str, Any] = {"status": status, "attempts": row.attempts + 1, "last_error": error}
     values.update(extra)
@@ -169,7 +197,11 @@ def _finish(rt: Runtime, row: OutboxRecord, status: str, error: str, **extra: An
                 f"sync.{status}",
                 object_type="outbox",
                 object_id=str(row.id),
-                details={"case_no": _case_no(row), "revision": row.revision, "error": error},
+                details={
+                    "case_no": case_no or _case_no(row),
+                    "revision": row.revision,
+                    "error": error,
+                },
                 account="county-sync",
                 at=now,
             )
@@ -187,19 +219,21 @@ def _retry(rt: Runtime, row: OutboxRecord, exc: SyncError, rng: random.Random | 
     _finish(rt, row, status, exc.message, next_attempt_at=rt.now() + wait)
 
 
-def _stop(rt: Runtime, row: OutboxRecord, exc: KnownError) -> None:
+def _stop(rt: Runtime, row: OutboxRecord, exc: KnownError, case_no: str) -> None:
     if isinstance(exc, Refused) and (exc.status == 409 or isinstance(exc, ReceiptMismatch)):
         message = f"县级拒收，需人工处理（不会自动重发）：{exc.message}"
-        _finish(rt, row, "conflict", message)
+        _finish(rt, row, "conflict", message, case_no=case_no)
     else:
-        _finish(rt, row, "refused", f"未能发送，需人工处理：{exc.message}")
+        _finish(rt, row, "refused", f"未能发送，需人工处理：{exc.message}", case_no=case_no)
 
 
 def process(rt: Runtime, client: CountyClient, row: OutboxRecord, rng: random.Random | None) -> str:
     """Send one row; its new status. Unreachable and BadCredential propagate after recording."""
+    package: HandoffPackage | None = None
     try:
         body = frozen_body(rt, row)
-        send(rt, client, body)
+        package = HandoffPackage.model_validate_json(body)
+        send(rt, client, body, ask_first=asks_first(row), package=package)
     except (Unreachable, BadCredential) as exc:
         _retry(rt, row, exc, rng)
         raise
@@ -207,12 +241,12 @@ def process(rt: Runtime, client: CountyClient, row: OutboxRecord, rng: random.Ra
         if exc.retry:
             _retry(rt, row, exc, rng)
             return "uncertain" if isinstance(exc, Uncertain) else "pending"
-        _stop(rt, row, exc)
+        _stop(rt, row, exc, package.case_no if package else "")
         return "stopped"
     except KnownError as exc:
-        _stop(rt, row, exc)
+        _stop(rt, row, exc, package.case_no if package else "")
         return "stopped"
-    _finish(rt, row, "delivered", "", delivered_at=rt.now())
+    _finish(rt, row, "delivered", "", case_no=package.case_no, delivered_at=rt.now())
     return "delivered"
 
 
