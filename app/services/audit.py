@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
-import peewee as pw
-
 from app.domain.masking import find_unmasked_ids
 from app.domain.roles import Actor
 from app.store import db as dbmod
@@ -80,9 +78,9 @@ def record(
 ) -> int:
     """Append one event, timed by the runtime's clock. Call it inside the caller's write
     transaction, so the event and the change it records commit together or not at all."""
-    head = _lock_head()
+    seq, prev_hash = _lock_head()
     row: dict[str, Any] = {
-        "seq": head.seq + 1,
+        "seq": seq + 1,
         "at": at or rt.now(),
         "account": account if account is not None else (actor.username if actor else "system"),
         "desk": actor.desk if actor else "",
@@ -91,28 +89,38 @@ def record(
         "object_id": object_id,
         "outcome": outcome,
         "details": _details_text(details or {}),
-        "prev_hash": head.hash,
+        "prev_hash": prev_hash,
     }
     row["hash"] = chain_hash(rt.audit_key, row)
-    AuditEventRecord.insert(**row).execute()
-    AuditHeadRecord.update(seq=row["seq"], hash=row["hash"]).where(
-        AuditHeadRecord.id == 1
-    ).execute()
+    # Hand-written SQL (app.store.db.execute): every action of every desk passes here.
+    dbmod.execute(None, _INSERT_EVENT, [_EVENT_FIELDS[k].db_value(row[k]) for k in _EVENT_COLUMNS])
+    dbmod.execute(None, _MOVE_HEAD, (row["seq"], row["hash"]))
     return int(row["seq"])
 
 
-def _head_query() -> pw.ModelSelect[AuditHeadRecord]:
-    query = AuditHeadRecord.select().where(AuditHeadRecord.id == 1)
-    return query.for_update() if dbmod.is_postgres() else query
+_EVENT_FIELDS = AuditEventRecord._meta.fields
+_EVENT_COLUMNS = ("seq", "at", "account", "desk", "action", "object_type", "object_id", "outcome",
+                  "details", "prev_hash", "hash")  # fmt: skip
+_MOVE_HEAD = "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1"
+_INSERT_EVENT = (
+    f"INSERT INTO {AuditEventRecord._meta.table_name} "
+    f"({', '.join(_EVENT_FIELDS[k].column_name for k in _EVENT_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(_EVENT_COLUMNS))})"
+)
 
 
-def _lock_head() -> AuditHeadRecord:
-    head: AuditHeadRecord | None = _head_query().first()
+def _lock_head() -> tuple[int, str]:
+    """The chain's head (last seq and hash), locked until commit (PostgreSQL: the row lock;
+    SQLite: the write transaction's)."""
+    query = "SELECT seq, hash FROM audit_head WHERE id = 1"
+    if dbmod.is_postgres():
+        query += " FOR UPDATE"
+    head = dbmod.execute(None, query).fetchone()
     if head is None:
         AuditHeadRecord.insert(id=1, seq=0, hash=GENESIS).on_conflict_ignore().execute()
-        head = _head_query().first()
+        head = dbmod.execute(None, query).fetchone()
     assert head is not None
-    return head
+    return int(head[0]), str(head[1])
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,9 @@ import os
 import re
 import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
@@ -141,6 +142,20 @@ def current() -> pw.Database:
 def raw_connection(db: pw.Database) -> Any:
     """The DB-API connection under peewee (for SQLite's online backup API)."""
     return db.connection()  # type: ignore[no-untyped-call]
+
+
+@lru_cache(maxsize=512)
+def _dialect(text: str, param: str) -> str:
+    return text if param == "?" else text.replace("?", param)
+
+
+def execute(db: pw.Database | None, text: str, params: Sequence[Any] = ()) -> Any:
+    """Hand-written SQL (`?` placeholders, SQL that SQLite and PostgreSQL both accept) on the
+    current connection; its cursor. For the hot paths (the outbox, the audit trail, the county
+    server's push routes), where building each query through peewee cost more CPU than the
+    database spent answering it."""
+    db = db or current()
+    return db.execute_sql(_dialect(text, db.param), tuple(params))  # type: ignore[no-untyped-call]
 
 
 def is_postgres(db: pw.Database | None = None) -> bool:

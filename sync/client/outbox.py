@@ -82,6 +82,8 @@ def due_rows(rt: Runtime) -> list[OutboxRecord]:
 
 def _earlier_open(row: OutboxRecord) -> bool:
     """An earlier revision of the same case is not delivered yet: this one must wait."""
+    if row.revision <= 1:  # a case's first row has none before it
+        return False
     return (
         OutboxRecord.select()
         .where(
@@ -100,12 +102,21 @@ def frozen_body(rt: Runtime, row: OutboxRecord) -> bytes:
         return unseal(rt, str(payload["sealed"]))
     body = build_body(rt, row)
     payload["sealed"] = seal(rt, body)
+    stored = json.dumps(payload, sort_keys=True)
     with dbmod.write_transaction():
-        OutboxRecord.update(payload=json.dumps(payload, sort_keys=True)).where(
-            OutboxRecord.id == row.id
-        ).execute()
-    row.payload = json.dumps(payload, sort_keys=True)
+        _update(row, {"payload": stored})
+    row.payload = stored
     return body
+
+
+def _update(row: OutboxRecord, values: dict[str, Any]) -> None:
+    """Set `values` (field name → value) on the row's record: hand-written SQL, as this runs
+    once or twice for every package sent (see app.store.db.execute)."""
+    fields = OutboxRecord._meta.fields
+    columns = ", ".join(f"{fields[name].column_name} = ?" for name in values)
+    params = [fields[name].db_value(value) for name, value in values.items()]
+    table = OutboxRecord._meta.table_name
+    dbmod.execute(None, f"UPDATE {table} SET {columns} WHERE id = ?", [*params, row.id])
 
 
 def _blob(rt: Runtime, sha256: str) -> bytes:
@@ -189,7 +200,7 @@ def _finish(
     values: dict[str, Any] = {"status": status, "attempts": row.attempts + 1, "last_error": error}
     values.update(extra)
     with dbmod.write_transaction():
-        OutboxRecord.update(**values).where(OutboxRecord.id == row.id).execute()
+        _update(row, values)
         if status != row.status and status not in WAITING:
             audit.record(
                 rt,

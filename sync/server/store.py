@@ -8,9 +8,8 @@ record here needs a new schema version there.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -280,16 +279,8 @@ def locked_township(db: pw.Database, code: str) -> CountyTownshipRecord:
     return row
 
 
-@lru_cache(maxsize=256)
-def _dialect(text: str, param: str) -> str:
-    return text if param == "?" else text.replace("?", param)
-
-
-def execute(db: pw.Database, text: str, params: Sequence[Any] = ()) -> Any:
-    """Hand-written SQL (`?` placeholders, plain SQL both databases accept) on the current
-    connection; its cursor. For the per-request hot paths of township pushes, where building
-    each query through peewee cost more CPU than the database spent answering it."""
-    return db.execute_sql(_dialect(text, db.param), tuple(params))  # type: ignore[no-untyped-call]
+# Hand-written SQL for the push routes (see app.store.db.execute).
+execute = dbmod.execute
 
 
 def placeholders(count: int) -> str:
