@@ -43,9 +43,9 @@ SERVER_WORKERS = min(4, os.cpu_count() or 1)
 JFIF = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
 HOME_TOWNSHIP = ("370999101", "青禾镇")
 BASELINE = (
-    "同样的请求（每件：两份扫描件、办件包，字节完全相同；第1版首次发送不先查询缺失附件）"
-    "由一个 requests 会话顺序发往回环上的最简 HTTP/1.1 接收端"
-    "（http.server 独立进程，读完即答 {}），两次取快者；比值 = 基线用时 / 外发队列用时"
+    "同样的请求（每件：查询缺失附件、两份扫描件、办件包，字节完全相同）由一个 requests 会话"
+    "顺序发往回环上的最简 HTTP/1.1 接收端（http.server 独立进程，读完即答 {}），两次取快者；"
+    "比值 = 基线用时 / 外发队列用时"
 )
 
 
@@ -131,10 +131,8 @@ Request = tuple[str, str, bytes, str]
 
 
 def _same_requests(rt: Any) -> list[Request]:
-    """The requests the worker made for each package, with the very same bodies: each blob,
-    then the package; first the question which blobs are missing, unless the send that
-    delivered it was the first send of a revision 1 (sync/client/outbox.asks_first), as
-    every send of this bench is."""
+    """The requests the worker made for each package, with the very same bodies: which
+    blobs are missing, each blob, the package."""
     from app.services.attachments import blob_path
     from app.store.models import OutboxRecord
     from sync.client.outbox import frozen_body
@@ -144,9 +142,8 @@ def _same_requests(rt: Any) -> list[Request]:
     for row in OutboxRecord.select().order_by(OutboxRecord.id):
         body = frozen_body(rt, row)
         hashes = HandoffPackage.model_validate_json(body).attachment_hashes()
-        if row.revision > 1 or row.attempts > 1:
-            query = json.dumps({"hashes": hashes}).encode()
-            sent.append(("POST", "/api/v1/blobs/missing", query, "application/json"))
+        query = json.dumps({"hashes": hashes}).encode()
+        sent.append(("POST", "/api/v1/blobs/missing", query, "application/json"))
         for sha256 in hashes:
             data = blob_path(rt, sha256).read_bytes()
             sent.append(("PUT", f"/api/v1/blobs/{sha256}", data, "application/octet-stream"))

@@ -4,11 +4,9 @@ A package is built once, at its first send, and kept encrypted in the outbox row
 resend (after a timeout, a crash or a dropped reply) is byte-identical and can never become a
 second case at the county. Rows of one case go strictly in revision order.
 
-Before a package its blobs go up. Usually the county is first asked which it lacks, so that a
-later revision (which shares its scans with the first) or a resend uploads nothing twice. The
-first send of a revision 1 skips that question: its scans are new to the county, so asking
-would only add a round trip; a blob the county has after all is answered 200 by its PUT,
-which stores by content.
+Before a package its blobs go up: the county is first asked which it lacks, and only those
+are uploaded, one by one, so a later revision (which shares its scans with the first) or a
+resend uploads nothing twice.
 """
 
 from __future__ import annotations
@@ -148,31 +146,17 @@ def _check_receipt(package: HandoffPackage, receipt: dict[str, Any]) -> None:
         )
 
 
-def asks_first(row: OutboxRecord) -> bool:
-    """Whether the county is asked which blobs it lacks before they are sent: always, but on
-    the first send of a revision 1 (its blobs are new there, see the module docstring)."""
-    return not (row.revision == 1 and row.attempts == 0 and row.status == "pending")
-
-
 def send(
-    rt: Runtime,
-    client: CountyClient,
-    body: bytes,
-    *,
-    ask_first: bool = True,
-    package: HandoffPackage | None = None,
+    rt: Runtime, client: CountyClient, body: bytes, *, package: HandoffPackage | None = None
 ) -> dict[str, Any]:
-    """The blobs, then the package; the receipt once it names everything sent.
-
-    `ask_first`: upload only the blobs the county says it lacks (else every blob). `package`:
-    the body already parsed by the caller. Should the county still lack a blob when the package
-    arrives, it names it and the package is sent once more after it.
-    """
+    """Blobs the county lacks, then the package; the receipt once it names everything sent.
+    `package`: the body already parsed by the caller. Should the county still lack a blob when
+    the package arrives, it names it and the package is sent once more after it."""
     package = package or HandoffPackage.model_validate_json(body)
     hashes = package.attachment_hashes()
     try:
         if hashes:
-            _upload(rt, client, client.missing_blobs(hashes) if ask_first else hashes)
+            _upload(rt, client, client.missing_blobs(hashes))
     except Uncertain as exc:
         # A lost answer about blobs leaves nothing in doubt: blobs are stored by content.
         raise ServerTrouble(exc.message) from exc
@@ -244,7 +228,7 @@ def process(rt: Runtime, client: CountyClient, row: OutboxRecord, rng: random.Ra
     try:
         body = frozen_body(rt, row)
         package = HandoffPackage.model_validate_json(body)
-        send(rt, client, body, ask_first=asks_first(row), package=package)
+        send(rt, client, body, package=package)
     except (Unreachable, BadCredential) as exc:
         _retry(rt, row, exc, rng)
         raise
