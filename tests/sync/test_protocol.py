@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import unicodedata
 from datetime import date
 from typing import Any, get_args
 
@@ -24,6 +25,7 @@ from sync.protocol import (
     HolidayCalendar,
     NewCountyEvent,
 )
+from sync.protocol_types import Line, Note
 from sync.server.errors import describe_errors
 
 NEW_EVENT: TypeAdapter[Any] = TypeAdapter(NewCountyEvent)
@@ -296,3 +298,19 @@ def test_holiday_calendar_bounds_years_and_kinds():
         )
     message = describe_errors(err.value.errors())
     assert "年份·第1项：不能大于2200" in message and "类型：应为以下之一" in message
+
+
+def test_control_characters_are_exactly_unicodes_cc_category():
+    # One line (Line) and several lines (Note: tab and newline allowed) against unicodedata,
+    # over the ASCII and Latin-1 ranges and the first code points beyond.
+    one_line, lines = TypeAdapter(Line), TypeAdapter(Note)
+    for code in range(0x400):
+        char = chr(code)
+        control = unicodedata.category(char) == "Cc"
+        for adapter, allowed in ((one_line, ""), (lines, "\n\t")):
+            try:
+                adapter.validate_python(f"甲{char}乙")
+                accepted = True
+            except PydanticError:
+                accepted = False
+            assert accepted == (not control or char in allowed), hex(code)
