@@ -1,23 +1,56 @@
-"""The county server over HTTP (requests): each failure becomes a SyncError saying what to do."""
+"""The county server over HTTP (urllib3): each failure becomes a SyncError saying what to do.
+
+Sent exactly as the requests.Session it replaced sent (same bytes, proxies, TLS, redirects,
+sorting of failures), without requests' per-request machinery, which cost much of the CPU.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import threading
+from importlib.util import find_spec
 from typing import Any, TypeVar
+from urllib.parse import urlencode, urlsplit
 
 import pydantic
 import requests
-from urllib3.exceptions import NewConnectionError
+import urllib3
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    MaxRetryError,
+    NewConnectionError,
+    SSLError,
+)
+from urllib3.util import Retry, Timeout, make_headers, parse_url
 
 from app.domain.errors import KnownError
 from sync.client.config import SyncConfig
+from sync.client.transport import (
+    MAX_REDIRECTS,
+    Answer,
+    json_body,
+    location_of,
+    prepared_url,
+    redirected,
+)
 from sync.protocol import API_PREFIX, CatalogRelease, EventPage, HolidayRelease, MissingBlobs
 
 # Connect quickly (the extranet is up or it is not); give a large upload time to arrive.
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 60.0
 M = TypeVar("M", bound=pydantic.BaseModel)
+# What requests' adapter used: one attempt; a failed read is raised as it is, never re-sent.
+_ONE_TRY = Retry(0, read=False)
+POOL_SIZE = 10  # requests' pool size; the outbox sends from up to 4 threads
+# Sent with every request, in requests' order (its defaults, then ours).
+_DEFAULT_HEADERS = {
+    "User-Agent": "bujianmian-township/1",
+    "Accept-Encoding": requests.utils.default_headers()["Accept-Encoding"],
+    "Accept": "*/*",
+    "Connection": "keep-alive",
+}
 
 
 class SyncError(KnownError):
@@ -73,18 +106,28 @@ def never_sent(exc: requests.RequestException) -> bool:
     return isinstance(reason, NewConnectionError | ConnectionRefusedError)
 
 
-def _transport_error(exc: requests.RequestException) -> SyncError:
-    if isinstance(exc, requests.exceptions.SSLError):
+def _transport_error(exc: Exception) -> SyncError:
+    """What a urllib3 failure means, told apart exactly as the requests adapter did: a TLS
+    failure; nothing sent (refused, no such host, connect timeout); else perhaps received."""
+    reason = exc.reason if isinstance(exc, MaxRetryError) else exc
+    if isinstance(reason, SSLError):
         return Unreachable(
             "无法与县级服务器建立安全连接（证书校验失败），请检查服务器证书和本机的 CA 证书设置",
             code="tls",
         )
-    if never_sent(exc):
+    # A dead proxy counts as uncertain, as it did with requests (its ProxyError).
+    if isinstance(exc, MaxRetryError) and isinstance(
+        reason, ConnectTimeoutError | ConnectionRefusedError
+    ):
         return Unreachable("无法连接县级服务器，可能是政务外网不通，稍后自动重试", code="offline")
+    return _uncertain()
+
+
+def _uncertain() -> Uncertain:
     return Uncertain("已发出请求但没有收到县级服务器的答复，稍后将原样重发", code="uncertain")
 
 
-def error_of(response: requests.Response) -> SyncError:
+def error_of(response: Answer | requests.Response) -> SyncError:
     """The SyncError an error answer (4xx/5xx) of the county server stands for."""
     status = response.status_code
     try:
@@ -108,7 +151,7 @@ def error_of(response: requests.Response) -> SyncError:
     return Refused(detail, code=code, status=status, missing=missing)
 
 
-def _parse(model: type[M], answer: requests.Response) -> M:
+def _parse(model: type[M], answer: Answer) -> M:
     try:
         return model.model_validate_json(answer.content)
     except pydantic.ValidationError as exc:
@@ -121,8 +164,8 @@ def environment(config: SyncConfig) -> tuple[dict[str, str], str | bool]:
     """The proxies (HTTP(S)_PROXY, NO_PROXY …) and the TLS verification requests would take
     from the environment for the county's address, read once.
 
-    requests reads them again for every request, which cost the outbox worker a noticeable
-    share of its CPU; the session gets them once instead (`trust_env` off).
+    requests read them again for every request, which cost the outbox worker a noticeable
+    share of its CPU; the client takes them once instead.
     """
     proxies = requests.utils.get_environ_proxies(config.url)
     # As requests does: a CA bundle named in the environment wins over the configured one.
@@ -140,31 +183,142 @@ class CountyClient:
 
     The environment (proxies, a CA bundle) is read once, when the client is made: a running
     program's environment does not change, so every request still goes the way it says.
+    Connections are kept alive and shared by the threads that send (urllib3 pools are
+    thread-safe).
     """
 
     def __init__(self, config: SyncConfig, *, read_timeout: float = READ_TIMEOUT) -> None:
         self.config = config
-        self._timeout = (CONNECT_TIMEOUT, read_timeout)
-        self._session = requests.Session()
-        # Off, so requests no longer reads the environment (nor ~/.netrc, whose password would
-        # replace the bearer credential) on every request; what it would read is set here.
-        self._session.trust_env = False
-        self._session.proxies, self._session.verify = environment(config)
-        self._session.headers["Authorization"] = f"Bearer {config.credential}"
-        self._session.headers["User-Agent"] = "bujianmian-township/1"
+        self._timeout = Timeout(connect=CONNECT_TIMEOUT, read=read_timeout)
+        self._proxies, verify = environment(config)
+        # As requests gave its pools: certificates always checked, against this bundle.
+        bundled: str = requests.certs.where()  # type: ignore[attr-defined]
+        self._ca = verify if isinstance(verify, str) else bundled
+        where = "ca_cert_dir" if os.path.isdir(self._ca) else "ca_certs"
+        self._settings: dict[str, Any] = {
+            "num_pools": POOL_SIZE,
+            "maxsize": POOL_SIZE,
+            "block": False,
+            "cert_reqs": "CERT_REQUIRED",
+            where: self._ca,
+        }
+        self._headers = {**_DEFAULT_HEADERS, "Authorization": f"Bearer {config.credential}"}
+        self._base = prepared_url(f"{config.url}{API_PREFIX}")
+        self._lock = threading.Lock()
+        self._managers: dict[str, urllib3.PoolManager] = {"": urllib3.PoolManager(**self._settings)}
+        self._routes: dict[tuple[str, str | None], tuple[urllib3.PoolManager, bool]] = {}
 
     def close(self) -> None:
-        self._session.close()
+        """Close the kept-alive connections (a later request opens new ones)."""
+        with self._lock:
+            managers = list(self._managers.values())
+        for manager in managers:
+            manager.clear()
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        url = f"{self.config.url}{API_PREFIX}{path}"
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        data: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Answer:
+        if self._base is None:  # requests failed each request on an address it cannot use
+            raise _uncertain()
+        url = f"{self._base}{path}?{urlencode(params)}" if params else f"{self._base}{path}"
+        sent = {**self._headers, **(headers or {})}
+        body = data or None
+        if not data and json is not None:  # as requests' json=: its dumps, then the type
+            body = json_body(json)
+        if body:
+            sent["Content-Length"] = str(len(body))
+        elif method not in ("GET", "HEAD"):
+            sent["Content-Length"] = "0"
+        if not data and json is not None:
+            sent.setdefault("Content-Type", "application/json")
+        answer = self._exchange(method, url, body, sent)
+        if answer.status_code >= 400:
+            raise error_of(answer)
+        return answer
+
+    def _exchange(
+        self, method: str, url: str, body: bytes | None, headers: dict[str, str]
+    ) -> Answer:
+        """Send, then follow redirects as requests did (at most 30)."""
+        answer = self._send(method, url, body, headers)
+        hops = 0
+        while (location := location_of(answer)) is not None:
+            if hops == MAX_REDIRECTS:
+                raise _uncertain()  # requests' TooManyRedirects
+            hops += 1
+            method, url, body, headers = redirected(answer, method, body, headers, location)
+            answer = self._send(method, url, body, headers)
+        return answer
+
+    def _send(self, method: str, url: str, body: bytes | None, headers: dict[str, str]) -> Answer:
+        parts = urlsplit(url)
+        manager, absolute = self._route(parts.scheme, parts.hostname, url)
+        if parts.scheme == "https" and not os.path.exists(self._ca):
+            raise Unreachable(
+                f"找不到所设置的 CA 证书文件（{self._ca}），无法校验县级服务器的证书；"
+                "请在同步设置中改正证书路径",
+                code="tls",
+            )
+        if absolute:  # plain http through an HTTP proxy names the whole address
+            target = requests.utils.urldefragauth(url)
+        else:
+            target = f"{parts.path or '/'}?{parts.query}" if parts.query else parts.path or "/"
         try:
-            response = self._session.request(method, url, timeout=self._timeout, **kwargs)
-        except requests.RequestException as exc:
+            pool = manager.connection_from_host(parts.hostname, parts.port, parts.scheme)
+            response = pool.urlopen(
+                method,
+                target,
+                body=body,
+                headers=headers,
+                retries=_ONE_TRY,
+                redirect=False,
+                assert_same_host=False,
+                timeout=self._timeout,
+                chunked=False,
+            )
+        except (HTTPError, OSError) as exc:
             raise _transport_error(exc) from exc
-        if response.status_code >= 400:
-            raise error_of(response)
-        return response
+        return Answer(response.status, response.headers, response.data, url)
+
+    def _route(self, scheme: str, host: str | None, url: str) -> tuple[urllib3.PoolManager, bool]:
+        """The pool manager (direct or the proxy the environment names) for an address."""
+        route = self._routes.get((scheme, host))
+        if route is None:
+            with self._lock:
+                proxy = requests.utils.select_proxy(url, self._proxies)
+                if not proxy:
+                    route = (self._managers[""], False)
+                else:
+                    proxy = requests.utils.prepend_scheme_if_needed(proxy, "http")
+                    if proxy not in self._managers:
+                        self._managers[proxy] = self._proxy_manager(proxy)
+                    socks = proxy.lower().startswith("socks")
+                    route = (self._managers[proxy], scheme != "https" and not socks)
+                self._routes[(scheme, host)] = route
+        return route
+
+    def _proxy_manager(self, proxy: str) -> urllib3.PoolManager:
+        if not parse_url(proxy).host:
+            raise _uncertain()  # requests' InvalidProxyURL
+        user, password = requests.utils.get_auth_from_url(proxy)
+        if proxy.lower().startswith("socks"):
+            if find_spec("socks") is None:
+                raise _uncertain()  # requests' InvalidSchema: SOCKS support is not installed
+            from urllib3.contrib.socks import SOCKSProxyManager
+
+            return SOCKSProxyManager(proxy, username=user, password=password, **self._settings)
+        auth = {}
+        if user:  # spelt as requests spelt it
+            basic = make_headers(proxy_basic_auth=f"{user}:{password}")["proxy-authorization"]
+            auth["Proxy-Authorization"] = basic
+        return urllib3.ProxyManager(proxy, proxy_headers=auth, **self._settings)
 
     def health(self) -> None:
         self._call("GET", "/health")

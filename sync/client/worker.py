@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import peewee as pw
-import requests
 
 from sync.client.config import SyncConfig
 from sync.client.distribution import DistributionReport, pull_distribution
@@ -25,6 +24,7 @@ from sync.client.http import READ_TIMEOUT, BadCredential, CountyClient, SyncErro
 from sync.client.lease import LeaseLost, SendLease
 from sync.client.outbox import RunReport, run_once
 from sync.client.status import CONTACT
+from sync.client.transport import Answer
 
 if TYPE_CHECKING:
     from app.services.runtime import Runtime
@@ -90,7 +90,7 @@ class WorkerClient(CountyClient):
         self.stop = stop
         self.lease = lease
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+    def _call(self, method: str, path: str, **kwargs: Any) -> Answer:
         if self.stop is not None and self.stop.is_set():
             raise Stopped
         if self.lease is not None:

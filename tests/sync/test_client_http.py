@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from sync.client.config import SyncConfig
-from sync.client.http import CountyClient, environment
+from sync.client.http import CountyClient, Unreachable, environment
 
 CREDENTIAL = "bjt.370999101." + "A" * 43
 NOWHERE = "http://county.invalid:8750"  # never resolves: reached through a proxy or not at all
@@ -81,13 +81,14 @@ def test_no_request_reads_the_environment_again(
 ):
     client = CountyClient(SyncConfig(_url(listener), CREDENTIAL))
     reads: list[str] = []
-    real = requests.sessions.get_environ_proxies
+    real = requests.utils.get_environ_proxies
 
     def counted(url: str, no_proxy: str | None = None) -> dict[str, str]:
         reads.append(url)
         return real(url, no_proxy=no_proxy)
 
-    monkeypatch.setattr(requests.sessions, "get_environ_proxies", counted)
+    for module in (requests.utils, requests.sessions):
+        monkeypatch.setattr(module, "get_environ_proxies", counted)
     try:
         for _ in range(3):
             client.health()
@@ -118,7 +119,8 @@ def test_tls_verification_as_requests_would_take_it(monkeypatch: pytest.MonkeyPa
     assert environment(given)[1] == "/etc/curl-ca.pem"
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/requests-ca.pem")
     client = CountyClient(given)
-    try:
-        assert client._session.verify == "/etc/requests-ca.pem"
+    try:  # the bundle is looked for before anything is sent, and missing it is said in Chinese
+        with pytest.raises(Unreachable, match=r"CA 证书文件（/etc/requests-ca\.pem）"):
+            client.health()
     finally:
         client.close()
