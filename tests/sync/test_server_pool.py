@@ -4,6 +4,7 @@ a credential re-read from the database costs no second scrypt unless its hash ch
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -101,8 +102,16 @@ def test_a_connection_the_database_dropped_is_replaced(county: CountyServer, db_
     client = TestClient(create_app(county))
     (conn,) = _pool(county.db)[0]
     killer = dbmod.make_database(db_url)
+    pid = conn.get_backend_pid()
     with killer.connection_context():
-        killer.execute_sql("SELECT pg_terminate_backend(%s)", (conn.get_backend_pid(),))
+        killer.execute_sql("SELECT pg_terminate_backend(%s)", (pid,))
+        # Terminating is asynchronous: wait (bounded) until the backend has gone, as a
+        # connection dropped in the field went long before the next request came.
+        for _ in range(100):
+            gone = "SELECT count(*) FROM pg_stat_activity WHERE pid = %s"
+            if killer.execute_sql(gone, (pid,)).fetchone()[0] == 0:
+                break
+            time.sleep(0.05)
     assert client.get("/api/v1/events", headers=bearer(credential)).status_code == 200
     idle, in_use = _pool(county.db)
     assert conn not in idle and len(idle) == 1 and not in_use
