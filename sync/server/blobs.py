@@ -120,7 +120,6 @@ async def receive_blob(
     return BlobStored(sha256=sha256, size=size, mime=mime, created=created)
 
 
-_BLOB_KNOWN = "SELECT 1 FROM county_blob WHERE sha256 = ?"
 _BLOB_ADD = (
     "INSERT INTO county_blob (sha256, size, mime, path, created_at) VALUES (?, ?, ?, ?, ?) "
     "ON CONFLICT DO NOTHING"
@@ -140,17 +139,16 @@ def _commit(
     now = server.now()
     db = server.db
     with store.transaction(db):
-        known = store.execute(db, _BLOB_KNOWN, (sha256,)).fetchone() is not None
         # Same hash means same bytes, so a stored copy is never replaced by other bytes; a
-        # copy lost or damaged on disk is repaired from the verified upload.
-        if not known or not _intact(target, sha256):
+        # copy lost or damaged on disk (or not there yet) is put in place from the upload.
+        # The file is looked at, not the row: one failed open for a new blob, no round trip.
+        if not _intact(target, sha256):
             _fsync_path(tmp)
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(tmp, target)
             _fsync_path(target.parent)
-        if not known:
-            path = f"{sha256[:2]}/{sha256}"
-            store.execute(db, _BLOB_ADD, (sha256, size, mime, path, now))
+        path = f"{sha256[:2]}/{sha256}"
+        store.execute(db, _BLOB_ADD, (sha256, size, mime, path, now))
         added = store.execute(db, _GRANT_ADD, (township, sha256, now)).rowcount
     return bool(added)
 
