@@ -17,6 +17,7 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from app.store import db as dbmod
 from sync.protocol import MAX_BLOB_BYTES, BlobStored
 from sync.server import store
 from sync.server.context import CountyServer
@@ -130,27 +131,46 @@ _GRANT_ADD = (
 )
 
 
+# PostgreSQL: the blob row (kept if there) and the grant in one statement, committed by
+# itself: no BEGIN and COMMIT round trips for the two uploads of every package.
+_BLOB_AND_GRANT = (
+    "WITH blob AS (INSERT INTO county_blob (sha256, size, mime, path, created_at) "
+    "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING) "
+    "INSERT INTO county_blob_grant (township, sha256, created_at) VALUES (?, ?, ?) "
+    "ON CONFLICT DO NOTHING"
+)
+
+
+def _put_in_place(server: CountyServer, sha256: str, tmp: Path) -> None:
+    """The verified upload moved into place, durably, unless an intact copy is there: same
+    hash means same bytes, so a stored copy is never replaced by other bytes, and a copy lost
+    or damaged on disk is repaired. The file is looked at, not the row: one failed open for
+    a new blob, no round trip."""
+    target = blob_path(server, sha256)
+    if not _intact(target, sha256):
+        _fsync_path(tmp)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, target)
+        _fsync_path(target.parent)
+
+
 def _commit(
     server: CountyServer, township: str, sha256: str, size: int, mime: str, tmp: Path
 ) -> bool:
-    """Move a verified file into place (unless an intact copy is there) and grant it;
-    True when the grant is new. The file is durable before any row says it is stored."""
-    target = blob_path(server, sha256)
+    """Put a verified file in place and grant it; True when the grant is new. The file is
+    durable before any row says it is stored."""
     now = server.now()
     db = server.db
-    with store.transaction(db):
-        # Same hash means same bytes, so a stored copy is never replaced by other bytes; a
-        # copy lost or damaged on disk (or not there yet) is put in place from the upload.
-        # The file is looked at, not the row: one failed open for a new blob, no round trip.
-        if not _intact(target, sha256):
-            _fsync_path(tmp)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp, target)
-            _fsync_path(target.parent)
-        path = f"{sha256[:2]}/{sha256}"
-        store.execute(db, _BLOB_ADD, (sha256, size, mime, path, now))
-        added = store.execute(db, _GRANT_ADD, (township, sha256, now)).rowcount
-    return bool(added)
+    blob = (sha256, size, mime, f"{sha256[:2]}/{sha256}", now)
+    grant = (township, sha256, now)
+    if dbmod.is_postgres(db):
+        with store.connection(db):
+            _put_in_place(server, sha256, tmp)
+            return bool(store.execute(db, _BLOB_AND_GRANT, (*blob, *grant)).rowcount)
+    with store.transaction(db):  # SQLite: its write lock also keeps two copies from racing
+        _put_in_place(server, sha256, tmp)
+        store.execute(db, _BLOB_ADD, blob)
+        return bool(store.execute(db, _GRANT_ADD, grant).rowcount)
 
 
 def missing_for(
