@@ -44,7 +44,8 @@ JFIF = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
 HOME_TOWNSHIP = ("370999101", "青禾镇")
 BASELINE = (
     "同样的请求（每件：查询缺失附件、两份扫描件、办件包，字节完全相同）由一个 requests 会话"
-    "顺序发往回环上的最简 HTTP/1.1 接收端（http.server 独立进程，读完即答 {}），两次取快者；"
+    "顺序发往回环上的最简 HTTP/1.1 接收端（http.server 独立进程，读完即答 {}）；"
+    "外发队列每次从乡镇库的新副本发往新建的县级库和服务进程；两边各测两次取快者；"
     "比值 = 基线用时 / 外发队列用时"
 )
 
@@ -182,16 +183,18 @@ def _county_counts(db_url: str) -> tuple[int, int]:
         db.close()
 
 
-def handoff_throughput(quick: bool) -> list[dict[str, Any]]:
-    """The outbox worker (sync/client/outbox.run_once) pushing N queued handoffs with two
-    ~300 KB scans each to the county server as deployed (PostgreSQL, two serving processes)
-    against the same bytes sent raw."""
+# Both sides are measured alike on these noisy shared machines: the faster of two runs.
+RUNS = 2
+
+
+def _worker_run(source: Path, count: int) -> tuple[float, list[Request], str]:
+    """One push of the queued handoffs by the real outbox worker, from a fresh copy of the
+    township to a fresh county (its own PostgreSQL schema and server process): the seconds it
+    took, the requests it made, the township's credential."""
     from app.services.runtime import open_runtime
     from sync.client.config import SyncConfig
     from sync.client.http import CountyClient
 
-    count = 100 if quick else 1000
-    source = township_with_outbox(count)
     with (
         tempfile.TemporaryDirectory(prefix="bjm-bench-sync-") as name,
         pg_schema(os.environ.get(PG_ENV, PG_DEFAULT)) as county_db,
@@ -212,10 +215,26 @@ def handoff_throughput(quick: bool) -> list[dict[str, Any]]:
                 client.close()
                 rt.close()
         packages, blobs = _county_counts(county_db)
-        if (delivered, packages, blobs) != (count, count, 2 * count):
-            raise RuntimeError(f"送达 {delivered} 件，县级收到 {packages} 件、附件 {blobs} 个")
-        with sink_server(tmp) as sink:
-            raw_s = min(_raw_upload(sink, sent, credential) for _ in range(2))
+    if (delivered, packages, blobs) != (count, count, 2 * count):
+        raise RuntimeError(f"送达 {delivered} 件，县级收到 {packages} 件、附件 {blobs} 个")
+    return worker_s, sent, credential
+
+
+def handoff_throughput(quick: bool) -> list[dict[str, Any]]:
+    """The outbox worker (sync/client/outbox.run_once) pushing N queued handoffs with two
+    ~300 KB scans each to the county server as deployed (PostgreSQL, two serving processes)
+    against the same bytes sent raw; each side the faster of two runs."""
+    count = 100 if quick else 1000
+    source = township_with_outbox(count)
+    runs = [_worker_run(source, count) for _ in range(RUNS)]
+    worker_runs = [seconds for seconds, _, _ in runs]
+    _, sent, credential = runs[0]
+    with (
+        tempfile.TemporaryDirectory(prefix="bjm-bench-sync-") as name,
+        sink_server(Path(name)) as sink,
+    ):
+        raw_runs = [_raw_upload(sink, sent, credential) for _ in range(RUNS)]
+    worker_s, raw_s = min(worker_runs), min(raw_runs)
     megabytes = sum(len(body) for _, _, body, _ in sent) / 1e6
     return [
         figure(
@@ -228,8 +247,10 @@ def handoff_throughput(quick: bool) -> list[dict[str, Any]]:
             requests=len(sent),
             payload_mb=megabytes,
             worker_s=worker_s,
+            worker_runs_s=[round(s, 3) for s in worker_runs],
             worker_mb_per_s=megabytes / worker_s,
             raw_s=raw_s,
+            raw_runs_s=[round(s, 3) for s in raw_runs],
             raw_mb_per_s=megabytes / raw_s,
             county_db="postgresql",
             server_workers=SERVER_WORKERS,
