@@ -101,7 +101,8 @@ def record(
 _EVENT_FIELDS = AuditEventRecord._meta.fields
 _EVENT_COLUMNS = ("seq", "at", "account", "desk", "action", "object_type", "object_id", "outcome",
                   "details", "prev_hash", "hash")  # fmt: skip
-_MOVE_HEAD = "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1"
+_HEAD = AuditHeadRecord._meta.table_name
+_MOVE_HEAD = f"UPDATE {_HEAD} SET seq = ?, hash = ? WHERE id = 1"
 _INSERT_EVENT = (
     f"INSERT INTO {AuditEventRecord._meta.table_name} "
     f"({', '.join(_EVENT_FIELDS[k].column_name for k in _EVENT_COLUMNS)}) "
@@ -112,7 +113,7 @@ _INSERT_EVENT = (
 def _lock_head() -> tuple[int, str]:
     """The chain's head (last seq and hash), locked until commit (PostgreSQL: the row lock;
     SQLite: the write transaction's)."""
-    query = "SELECT seq, hash FROM audit_head WHERE id = 1"
+    query = f"SELECT seq, hash FROM {_HEAD} WHERE id = 1"
     if dbmod.is_postgres():
         query += " FOR UPDATE"
     head = dbmod.execute(None, query).fetchone()

@@ -13,6 +13,7 @@ import peewee as pw
 import pydantic
 
 from app.domain.errors import KnownError
+from app.store import db as dbmod
 from app.store.models import (
     ApplicantRecord,
     AttachmentRecord,
@@ -62,12 +63,13 @@ class _Statements:
     attachments: str
 
 
-@functools.lru_cache(maxsize=4)
-def _statements(param: str, quote: str) -> _Statements:
-    """The three SELECTs in the placeholder and identifier quotes of one database kind."""
+@functools.lru_cache(maxsize=1)
+def _statements() -> _Statements:
+    """The three SELECTs (`?` placeholders, run through app.store.db.execute, which suits them
+    to the database; identifiers quoted as both SQLite and PostgreSQL quote them)."""
 
     def q(name: str) -> str:
-        return f"{quote[0]}{name}{quote[-1]}"
+        return f'"{name}"'
 
     def cols(alias: str, fields: Sequence[pw.Field]) -> str:
         return ", ".join(f"{alias}.{q(f.column_name)}" for f in fields)
@@ -86,13 +88,13 @@ def _statements(param: str, quote: str) -> _Statements:
         f"ON a.{key(ApplicantRecord, 'id')} = c.{key(CaseRecord, 'applicant')} "
         f"LEFT JOIN {table(ProxyRecord)} p "
         f"ON p.{key(ProxyRecord, 'id')} = c.{key(CaseRecord, 'proxy')} "
-        f"WHERE c.{key(CaseRecord, 'id')} = {param}"
+        f"WHERE c.{key(CaseRecord, 'id')} = ?"
     )
 
     def of_case(model: type[pw.Model], fields: Sequence[pw.Field], order: str) -> str:
         return (
             f"SELECT {cols('t', fields)} FROM {table(model)} t "
-            f"WHERE t.{key(model, 'case')} = {param} ORDER BY t.{key(model, order)}"
+            f"WHERE t.{key(model, 'case')} = ? ORDER BY t.{key(model, order)}"
         )
 
     return _Statements(
@@ -108,8 +110,7 @@ def _values(fields: Sequence[pw.Field], raw: Sequence[Any]) -> dict[str, Any]:
 
 
 def _fetch(sql: str, case_id: int) -> list[tuple[Any, ...]]:
-    db = CaseRecord._meta.database
-    return list(db.execute_sql(sql, (case_id,)).fetchall())
+    return list(dbmod.execute(None, sql, (case_id,)).fetchall())
 
 
 def _plain(rt: Runtime, blob: bytes | None, context: str) -> str:
@@ -188,8 +189,7 @@ def _case_row(case_id: int, sql: str) -> tuple[dict[str, Any], dict[str, Any], d
 
 def package_data(rt: Runtime, row: OutboxRecord) -> dict[str, Any]:
     """The package fields of the row's revision, as the case stands now."""
-    db = CaseRecord._meta.database
-    sql, case_id = _statements(db.param, db.quote), case_id_of(row)
+    sql, case_id = _statements(), case_id_of(row)
     case, applicant, proxy = _case_row(case_id, sql.case)
     if case["proxy"] is None:
         raise KnownError(

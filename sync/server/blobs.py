@@ -133,12 +133,7 @@ _GRANT_ADD = (
 
 # PostgreSQL: the blob row (kept if there) and the grant in one statement, committed by
 # itself: no BEGIN and COMMIT round trips for the two uploads of every package.
-_BLOB_AND_GRANT = (
-    "WITH blob AS (INSERT INTO county_blob (sha256, size, mime, path, created_at) "
-    "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING) "
-    "INSERT INTO county_blob_grant (township, sha256, created_at) VALUES (?, ?, ?) "
-    "ON CONFLICT DO NOTHING"
-)
+_BLOB_AND_GRANT = f"WITH blob AS ({_BLOB_ADD}) {_GRANT_ADD}"
 
 
 def _put_in_place(server: CountyServer, sha256: str, tmp: Path) -> None:

@@ -333,8 +333,3 @@ def set_setting(key: str, value: str) -> None:
     CountySettingRecord.insert(key=key, value=value).on_conflict(
         conflict_target=[CountySettingRecord.key], update={CountySettingRecord.value: value}
     ).execute()
-
-
-def insert_ignore(model: type[BaseRecord], **values: Any) -> None:
-    """Insert a row unless one with the same unique key exists (both databases)."""
-    model.insert(**values).on_conflict_ignore().execute()
