@@ -255,9 +255,10 @@ def handoff_throughput(quick: bool) -> list[dict[str, Any]]:
     with work_folder() as name:
         work = Path(name)
         runs = []
-        for run in range(RUNS):
-            (work / f"run-{run + 1}").mkdir()
-            runs.append(_worker_run(source, count, work / f"run-{run + 1}"))
+        for run in range(1, RUNS + 1):
+            folder = work / f"run-{run}"
+            folder.mkdir()
+            runs.append(_worker_run(source, count, folder))
         worker_runs = [seconds for seconds, _, _ in runs]
         _, sent, credential = runs[0]
         with sink_server(work) as sink:
