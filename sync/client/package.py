@@ -227,8 +227,8 @@ def package_data(rt: Runtime, row: OutboxRecord) -> dict[str, Any]:
     }
 
 
-def build_body(rt: Runtime, row: OutboxRecord) -> bytes:
-    """The exact bytes to POST for this row: checked against the protocol before they are kept."""
+def build_package(rt: Runtime, row: OutboxRecord) -> HandoffPackage:
+    """The package to POST for this row, checked against the protocol before it is kept."""
     data = package_data(rt, row)
     try:
         package = HandoffPackage.model_validate(data)
@@ -237,7 +237,7 @@ def build_body(rt: Runtime, row: OutboxRecord) -> bytes:
         raise KnownError(
             f"办件 {data['case_no']} 的数据不符合县级同步要求，未发送：{problems}", code="invalid"
         ) from exc
-    return package.model_dump_json().encode("utf-8")
+    return package
 
 
 def seal(rt: Runtime, body: bytes) -> str:

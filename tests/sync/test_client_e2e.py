@@ -19,7 +19,7 @@ from helpers.factories import drive, make_case
 
 from app.domain.case import Action
 from app.domain.states import CaseState
-from app.services.attachments import add_attachment
+from app.services.attachments import add_attachment, blob_path
 from app.store.models import CaseRecord, OutboxRecord
 from sync.client.config import SyncConfig
 from sync.client.events import cursor, pull_events
@@ -72,6 +72,28 @@ def test_handoff_delivered_once_with_identical_blob(rt, world, county, client):
     again = run_once(rt, client)
     assert (again.delivered, again.retrying) == (0, 0) and due_rows(rt) == []
     assert county.package_posts() == 1
+
+
+@pytest.mark.parametrize("damage", ["changed", "gone"])
+def test_a_damaged_scan_here_stops_its_row_and_reaches_no_county_file(
+    rt, world, county, client, damage
+):
+    """The township does not hash its scans again before they go: the county hashes every
+    upload and refuses bytes that are not those of their address. Either way the clerk reads
+    that the file here is damaged, the row waits for a person, the county keeps nothing."""
+    _, row = handed_off(rt, world)
+    path = blob_path(rt, sha(PDF))
+    if damage == "changed":
+        path.write_bytes(PDF + b"% one more line")
+    else:
+        path.unlink()
+    report = run_once(rt, client)
+    assert (report.delivered, report.retrying, report.stopped) == (0, 0, 1)
+    row = OutboxRecord.get_by_id(row.id)
+    assert row.status == "refused"
+    assert f"本机附件文件缺失或已损坏（{sha(PDF)[:12]}…），请重新扫描后再移交" in row.last_error
+    assert not (county.data / "blobs" / sha(PDF)[:2] / sha(PDF)).exists()
+    assert county.package_posts() == 0
 
 
 def test_server_down_then_back(rt, world, county, client, clock):

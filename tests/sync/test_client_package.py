@@ -22,7 +22,7 @@ from app.store.models import (
     OutboxRecord,
     ProxyRecord,
 )
-from sync.client.package import _plain, build_body, case_id_of, package_data
+from sync.client.package import _plain, build_package, case_id_of, package_data
 from sync.protocol import HandoffPackage, PackageAction
 
 # --- the package as it was built from peewee records, kept as the reference ----------------
@@ -162,7 +162,7 @@ def test_package_is_the_one_the_records_gave(rt: Any, world: Any, revision: int)
         ("hand_off", False) if revision == 1 else ("withdraw", True)
     )
     reference = HandoffPackage.model_validate(expected)
-    assert build_body(rt, row) == reference.model_dump_json().encode("utf-8")
+    assert build_package(rt, row).model_dump_json() == reference.model_dump_json()
 
 
 def _first_row(case_id: int) -> OutboxRecord:
