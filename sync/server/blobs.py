@@ -7,10 +7,12 @@ temporary file, hashed and sniffed, fsynced and renamed into place in one step.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import secrets
 from pathlib import Path
+from typing import BinaryIO
 
 import peewee as pw
 from fastapi import Request
@@ -59,16 +61,38 @@ def _check_length(request: Request) -> None:
         raise ApiError(413, _TOO_BIG, code="too_large")
 
 
-async def _spool(server: CountyServer, request: Request) -> tuple[Path, str, int, bytes]:
+class _Pid:
+    """This process's id, asked of the kernel once per process (every upload names its spool
+    file with it), and again in a forked child."""
+
+    value = os.getpid()
+
+    @classmethod
+    def refresh(cls) -> None:
+        cls.value = os.getpid()
+
+
+os.register_at_fork(after_in_child=_Pid.refresh)
+
+
+def _open_new(path: str) -> BinaryIO:
+    """A new file for writing; its folder made first if it is not there (the first upload,
+    or a folder removed by hand): one failed open instead of a mkdir on every upload."""
+    try:
+        return open(path, "xb")
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        return open(path, "xb")
+
+
+async def _spool(server: CountyServer, request: Request) -> tuple[str, str, int, bytes]:
     """Write the body to a temporary file: its path, SHA-256, size and first bytes (not yet
     fsynced: `_commit` does that, in the same worker thread as the database work)."""
-    incoming = server.incoming_dir
-    incoming.mkdir(parents=True, exist_ok=True)
     # The writer's PID in the name: a worker's leftovers are deleted when it dies.
-    tmp = incoming / f"{os.getpid()}-{secrets.token_hex(16)}.part"
+    tmp = f"{server.incoming_dir}{os.sep}{_Pid.value}-{secrets.token_hex(16)}.part"
     digest, size, head = hashlib.sha256(), 0, b""
     try:
-        with open(tmp, "wb") as handle:
+        with _open_new(tmp) as handle:
             async for chunk in request.stream():
                 size += len(chunk)
                 if size > MAX_BLOB_BYTES:
@@ -78,19 +102,24 @@ async def _spool(server: CountyServer, request: Request) -> tuple[Path, str, int
                 digest.update(chunk)
                 handle.write(chunk)
     except ClientDisconnect:
-        tmp.unlink(missing_ok=True)
+        _unlink(tmp)
         # Nobody is left to read the answer; a plain 4xx keeps it out of the error log.
         raise ApiError(400, "上传中断，请重新上传", code="upload_interrupted") from None
     except BaseException:  # too big, disk full: no half file stays behind
-        tmp.unlink(missing_ok=True)
+        _unlink(tmp)
         raise
     return tmp, digest.hexdigest(), size, head
 
 
-def _fsync_path(path: Path) -> None:
+def _unlink(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def _fsync_path(path: str | Path) -> None:
     """fsync a file or (POSIX) a folder by its path, so what was written or renamed there
     survives a power cut. Windows has no folder handles to sync and journals renames itself."""
-    if os.name != "posix" and path.is_dir():
+    if os.name != "posix" and os.path.isdir(path):
         return
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -117,7 +146,7 @@ async def receive_blob(
             raise ApiError(415, "附件只能是 PDF、JPEG 或 PNG 文件", code="unsupported_type")
         created = await run_in_threadpool(_commit, server, township, sha256, size, mime, tmp)
     finally:
-        tmp.unlink(missing_ok=True)
+        _unlink(tmp)
     return BlobStored(sha256=sha256, size=size, mime=mime, created=created)
 
 
@@ -136,7 +165,7 @@ _GRANT_ADD = (
 _BLOB_AND_GRANT = f"WITH blob AS ({_BLOB_ADD}) {_GRANT_ADD}"
 
 
-def _put_in_place(server: CountyServer, sha256: str, tmp: Path) -> None:
+def _put_in_place(server: CountyServer, sha256: str, tmp: str) -> None:
     """The verified upload moved into place, durably, unless an intact copy is there: same
     hash means same bytes, so a stored copy is never replaced by other bytes, and a copy lost
     or damaged on disk is repaired. The file is looked at, not the row: one failed open for
@@ -144,13 +173,16 @@ def _put_in_place(server: CountyServer, sha256: str, tmp: Path) -> None:
     target = blob_path(server, sha256)
     if not _intact(target, sha256):
         _fsync_path(tmp)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp, target)
+        try:
+            os.replace(tmp, target)
+        except FileNotFoundError:  # the first blob under these two hex digits
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, target)
         _fsync_path(target.parent)
 
 
 def _commit(
-    server: CountyServer, township: str, sha256: str, size: int, mime: str, tmp: Path
+    server: CountyServer, township: str, sha256: str, size: int, mime: str, tmp: str
 ) -> bool:
     """Put a verified file in place and grant it; True when the grant is new. The file is
     durable before any row says it is stored."""

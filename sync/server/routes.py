@@ -139,12 +139,11 @@ def post_missing(request: Request, township: Township, body: MissingBlobsRequest
         **errors(*AUTH_ERRORS, 400, 413, 415, 422),
     },
 )
-async def put_blob(
-    request: Request, township: Township, sha256: Sha256Path, response: Response
-) -> BlobStored:
+async def put_blob(request: Request, township: Township, sha256: Sha256Path) -> Response:
     stored = await blobs.receive_blob(server_of(request), request, sha256, township.code)
-    response.status_code = 201 if stored.created else 200
-    return stored
+    # Serialised here: FastAPI would validate the model again against response_model.
+    status = 201 if stored.created else 200
+    return Response(stored.model_dump_json(), status_code=status, media_type="application/json")
 
 
 @router.get(

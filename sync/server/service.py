@@ -39,7 +39,7 @@ class HideQueryCodes(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
             record.args = tuple(
-                _QUERY_CODE.sub(r"\1***", arg) if isinstance(arg, str) else arg
+                _QUERY_CODE.sub(r"\1***", arg) if isinstance(arg, str) and "?" in arg else arg
                 for arg in record.args
             )
         return True
