@@ -100,15 +100,22 @@ class _Case(NamedTuple):
     latest_revision: int
 
 
-# Hand-written SQL (store.execute): this is the path every township push takes. The case
-# and, if it came before, this very revision (a package row always has its case row).
-_CASE_AND_STORED = (
+# Hand-written SQL (store.execute): this is the path every township push takes. Read once
+# the township row is locked (in a statement of its own: a statement that waited for the
+# lock would see the other rows as they were before the holder committed): the case and, if
+# it came before, this very revision (a package row always has its case row); whether the
+# case number is taken; how many of the package's attachments this township has uploaded.
+_CASE_STATE = (
     "SELECT c.id, c.township, c.case_no, c.status, c.latest_revision, "
-    "p.township, p.revision, p.digest, p.receipt "
-    "FROM county_case c LEFT JOIN county_package p ON p.case_id = c.id AND p.revision = ? "
-    "WHERE c.uuid = ?"
+    "p.township, p.revision, p.digest, p.receipt, "
+    "EXISTS (SELECT 1 FROM county_case n WHERE n.case_no = ?), {uploaded} "
+    "FROM (SELECT 1) AS one LEFT JOIN county_case c ON c.uuid = ? "
+    "LEFT JOIN county_package p ON p.case_id = c.id AND p.revision = ?"
 )
-_CASE_NO_TAKEN = "SELECT 1 FROM county_case WHERE case_no = ?"
+_UPLOADED = (
+    "(SELECT COUNT(*) FROM county_blob_grant g JOIN county_blob b ON b.sha256 = g.sha256 "
+    "WHERE g.township = ? AND g.sha256 IN ({}))"
+)
 _NEW_CASE = (
     "INSERT INTO county_case (uuid, township, case_no, query_code, item_code, item_name, "
     "status, deadline, handed_off_on, latest_revision, received_at, updated_at) "
@@ -122,6 +129,35 @@ _NEW_PACKAGE = (
     "INSERT INTO county_package (case_id, uuid, revision, township, action, digest, body, "
     "receipt, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+# PostgreSQL: the case row and the package row in one statement (one round trip less).
+_NEW_CASE_AND_PACKAGE = (
+    f"WITH c AS ({_NEW_CASE} RETURNING id) "
+    "INSERT INTO county_package (case_id, uuid, revision, township, action, digest, body, "
+    "receipt, received_at) SELECT c.id, ?, ?, ?, ?, ?, ?, ?, ? FROM c"
+)
+_UPDATE_CASE_AND_NEW_PACKAGE = f"WITH c AS ({_UPDATE_CASE}) {_NEW_PACKAGE}"
+
+
+class _State(NamedTuple):
+    case: _Case | None
+    stored: _Stored | None
+    case_no_taken: bool
+    all_uploaded: bool
+
+
+def _read_state(db: pw.Database, township: str, package: HandoffPackage) -> _State:
+    """What the county has of this package's case (see _CASE_STATE)."""
+    hashes = package.attachment_hashes()  # distinct, 200 at most (the protocol's limit)
+    uploaded = _UPLOADED.format(store.placeholders(len(hashes))) if hashes else "0"
+    counted = [township, *hashes] if hashes else []
+    params = (package.case_no, *counted, package.case_uuid.hex, package.revision)
+    row = store.execute(db, _CASE_STATE.format(uploaded=uploaded), params).fetchone()
+    return _State(
+        case=None if row[0] is None else _Case(*row[:5]),
+        stored=None if row[5] is None else _Stored(*row[5:9]),
+        case_no_taken=bool(row[9]),
+        all_uploaded=row[10] == len(hashes),
+    )
 
 
 def _conflict_with_stored(stored: _Stored, township: str, digest: str) -> str:
@@ -138,11 +174,12 @@ def _conflict_with_stored(stored: _Stored, township: str, digest: str) -> str:
     return str(stored.receipt)
 
 
-def _check_new_revision(db: pw.Database, case: _Case | None, package: HandoffPackage) -> None:
+def _check_new_revision(state: _State, package: HandoffPackage) -> None:
+    case = state.case
     if case is None:
         if package.action is not PackageAction.HAND_OFF:
             raise ApiError(409, "县级尚未收到该办件的移交，不能补正或撤回", code="not_handed_off")
-        if store.execute(db, _CASE_NO_TAKEN, (package.case_no,)).fetchone() is not None:
+        if state.case_no_taken:
             raise ApiError(
                 409, f"办件编号 {package.case_no} 已被本乡镇另一办件使用", code="case_no_taken"
             )
@@ -160,30 +197,6 @@ def _check_new_revision(db: pw.Database, case: _Case | None, package: HandoffPac
         )
 
 
-def _save_case(
-    db: pw.Database,
-    case: _Case | None,
-    package: HandoffPackage,
-    status: CountyStatus,
-    now: datetime,
-) -> int:
-    """The case row written (inserted or brought up to this revision); its id."""
-    if case is not None:
-        store.execute(db, _UPDATE_CASE, (
-            package.query_code, package.item_code, package.item_name, status.value,
-            package.deadline, package.revision, now, case.id,
-        ))  # fmt: skip
-        return case.id
-    values = (
-        package.case_uuid.hex, package.township, package.case_no, package.query_code,
-        package.item_code, package.item_name, status.value, package.deadline,
-        package.handed_off_on, package.revision, now, now,
-    )  # fmt: skip
-    if dbmod.is_postgres(db):
-        return int(store.execute(db, _NEW_CASE + " RETURNING id", values).fetchone()[0])
-    return int(store.execute(db, _NEW_CASE, values).lastrowid)
-
-
 def _check_attachments(db: pw.Database, township: str, package: HandoffPackage) -> None:
     missing = blobs.missing_for(db, township, package.attachment_hashes())
     if missing:
@@ -195,10 +208,17 @@ def _check_attachments(db: pw.Database, township: str, package: HandoffPackage) 
         )
 
 
-def _store(
-    server: CountyServer, case_id: int, package: HandoffPackage, digest: str, now: datetime
+def _write(
+    server: CountyServer,
+    case: _Case | None,
+    package: HandoffPackage,
+    status: CountyStatus,
+    digest: str,
+    now: datetime,
 ) -> str:
-    """Write the package row and return its receipt (kept, so a resend gets the same one)."""
+    """The case row written (inserted, or brought up to this revision) and the package row
+    with it; the receipt, kept so that a resend gets the same one."""
+    db = server.db
     receipt = HandoffReceipt(
         case_uuid=package.case_uuid,
         revision=package.revision,
@@ -208,10 +228,32 @@ def _store(
         attachments=package.attachment_hashes(),
     ).model_dump_json()
     body = json.dumps(seal(server.cipher, package), ensure_ascii=False)
-    store.execute(server.db, _NEW_PACKAGE, (
-        case_id, package.case_uuid.hex, package.revision, package.township,
-        package.action.value, digest, body, receipt, now,
-    ))  # fmt: skip
+    stored = (
+        package.case_uuid.hex, package.revision, package.township, package.action.value,
+        digest, body, receipt, now,
+    )  # fmt: skip
+    postgres = dbmod.is_postgres(db)
+    if case is not None:
+        update = (
+            package.query_code, package.item_code, package.item_name, status.value,
+            package.deadline, package.revision, now, case.id,
+        )  # fmt: skip
+        if postgres:
+            store.execute(db, _UPDATE_CASE_AND_NEW_PACKAGE, (*update, case.id, *stored))
+        else:
+            store.execute(db, _UPDATE_CASE, update)
+            store.execute(db, _NEW_PACKAGE, (case.id, *stored))
+        return receipt
+    values = (
+        package.case_uuid.hex, package.township, package.case_no, package.query_code,
+        package.item_code, package.item_name, status.value, package.deadline,
+        package.handed_off_on, package.revision, now, now,
+    )  # fmt: skip
+    if postgres:
+        store.execute(db, _NEW_CASE_AND_PACKAGE, (*values, *stored))
+    else:
+        case_id = store.execute(db, _NEW_CASE, values).lastrowid
+        store.execute(db, _NEW_PACKAGE, (case_id, *stored))
     return receipt
 
 
@@ -229,19 +271,18 @@ def receive_package(
     db = server.db
     with store.transaction(db):
         store.lock_township(db, township.code)
-        params = (package.revision, package.case_uuid.hex)
-        row = store.execute(db, _CASE_AND_STORED, params).fetchone()
-        if row is not None and row[5] is not None:
-            return _conflict_with_stored(_Stored(*row[5:]), township.code, digest), False
-        case = None if row is None else _Case(*row[:5])
+        state = _read_state(db, township.code, package)
+        if state.stored is not None:
+            return _conflict_with_stored(state.stored, township.code, digest), False
+        case = state.case
         if case is not None and case.township != township.code:
             raise _uuid_taken()
-        _check_new_revision(db, case, package)
+        _check_new_revision(state, package)
         status = after_package(CountyStatus(case.status) if case else None, package.action)
-        _check_attachments(db, township.code, package)
+        if not state.all_uploaded:
+            _check_attachments(db, township.code, package)
         now = server.now().replace(microsecond=0)
-        case_id = _save_case(db, case, package, status, now)
-        return _store(server, case_id, package, digest, now), True
+        return _write(server, case, package, status, digest, now), True
 
 
 def stored_receipt(server: CountyServer, township: str, case_uuid: str, revision: int) -> str:

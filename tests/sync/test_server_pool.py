@@ -44,10 +44,13 @@ def test_a_failed_request_gives_its_connection_back_rolled_back(
     client = TestClient(create_app(county), raise_server_exceptions=False)
     data = package()
 
-    def broken(*args: Any, **kwargs: Any) -> str:
-        raise RuntimeError("disk on fire")  # after the case row was written
+    write = packages._write
 
-    monkeypatch.setattr(packages, "_store", broken)
+    def broken(*args: Any, **kwargs: Any) -> str:
+        write(*args, **kwargs)
+        raise RuntimeError("disk on fire")  # after the case and package rows were written
+
+    monkeypatch.setattr(packages, "_write", broken)
     failed = client.post("/api/v1/packages", json=data, headers=bearer(credential))
     assert failed.status_code == 500
     idle, in_use = _pool(county.db)
