@@ -12,7 +12,7 @@ import hashlib
 import os
 import secrets
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 import peewee as pw
 from fastapi import Request
@@ -85,30 +85,45 @@ def _open_new(path: str) -> BinaryIO:
         return open(path, "xb")
 
 
-async def _spool(server: CountyServer, request: Request) -> tuple[str, str, int, bytes]:
-    """Write the body to a temporary file: its path, SHA-256, size and first bytes (not yet
-    fsynced: `_commit` does that, in the same worker thread as the database work)."""
+class _Spooled(NamedTuple):
+    path: str
+    handle: BinaryIO  # still open (flushed): `_commit` fsyncs through it and closes it
+    sha256: str
+    size: int
+    head: bytes
+
+
+async def _spool(server: CountyServer, request: Request) -> _Spooled:
+    """Write the body to a temporary file: its path and open handle, SHA-256, size and first
+    bytes (not yet fsynced: `_commit` does that, in the same worker thread as the database
+    work, through the handle rather than opening the file again)."""
     # The writer's PID in the name: a worker's leftovers are deleted when it dies.
     tmp = f"{server.incoming_dir}{os.sep}{_Pid.value}-{secrets.token_hex(16)}.part"
     digest, size, head = hashlib.sha256(), 0, b""
+    handle = _open_new(tmp)
     try:
-        with _open_new(tmp) as handle:
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > MAX_BLOB_BYTES:
-                    raise ApiError(413, _TOO_BIG, code="too_large")
-                if len(head) < _SNIFF_BYTES:
-                    head = (head + chunk)[:_SNIFF_BYTES]
-                digest.update(chunk)
-                handle.write(chunk)
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BLOB_BYTES:
+                raise ApiError(413, _TOO_BIG, code="too_large")
+            if len(head) < _SNIFF_BYTES:
+                head = (head + chunk)[:_SNIFF_BYTES]
+            digest.update(chunk)
+            handle.write(chunk)
+        handle.flush()
     except ClientDisconnect:
-        _unlink(tmp)
+        _discard(tmp, handle)
         # Nobody is left to read the answer; a plain 4xx keeps it out of the error log.
         raise ApiError(400, "上传中断，请重新上传", code="upload_interrupted") from None
     except BaseException:  # too big, disk full: no half file stays behind
-        _unlink(tmp)
+        _discard(tmp, handle)
         raise
-    return tmp, digest.hexdigest(), size, head
+    return _Spooled(tmp, handle, digest.hexdigest(), size, head)
+
+
+def _discard(path: str, handle: BinaryIO) -> None:
+    handle.close()
+    _unlink(path)
 
 
 def _unlink(path: str) -> None:
@@ -133,20 +148,24 @@ async def receive_blob(
 ) -> BlobStored:
     """Store the request body as the blob `sha256` for `township` (see the module docstring)."""
     _check_length(request)
-    tmp, actual, size, head = await _spool(server, request)
+    spooled = await _spool(server, request)
+    size = spooled.size
     try:
         if size == 0:
             raise ApiError(422, "附件是空文件", code="empty")
-        if actual != sha256:
+        if spooled.sha256 != sha256:
             raise ApiError(
-                422, f"附件内容与地址中的 SHA-256 不符（实际为 {actual}）", code="hash_mismatch"
+                422,
+                f"附件内容与地址中的 SHA-256 不符（实际为 {spooled.sha256}）",
+                code="hash_mismatch",
             )
-        mime = sniff_mime(head)
+        mime = sniff_mime(spooled.head)
         if mime is None:
             raise ApiError(415, "附件只能是 PDF、JPEG 或 PNG 文件", code="unsupported_type")
-        created = await run_in_threadpool(_commit, server, township, sha256, size, mime, tmp)
-    finally:
-        _unlink(tmp)
+        created = await run_in_threadpool(_commit, server, township, size, mime, spooled)
+    except BaseException:  # the spool file is moved into place or removed by `_commit`
+        _discard(spooled.path, spooled.handle)
+        raise
     return BlobStored(sha256=sha256, size=size, mime=mime, created=created)
 
 
@@ -165,37 +184,39 @@ _GRANT_ADD = (
 _BLOB_AND_GRANT = f"WITH blob AS ({_BLOB_ADD}) {_GRANT_ADD}"
 
 
-def _put_in_place(server: CountyServer, sha256: str, tmp: str) -> None:
-    """The verified upload moved into place, durably, unless an intact copy is there: same
-    hash means same bytes, so a stored copy is never replaced by other bytes, and a copy lost
-    or damaged on disk is repaired. The file is looked at, not the row: one failed open for
-    a new blob, no round trip."""
-    target = blob_path(server, sha256)
-    if not _intact(target, sha256):
-        _fsync_path(tmp)
-        try:
-            os.replace(tmp, target)
-        except FileNotFoundError:  # the first blob under these two hex digits
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp, target)
-        _fsync_path(target.parent)
+def _put_in_place(server: CountyServer, spooled: _Spooled) -> None:
+    """The verified upload moved into place, durably, unless an intact copy is there (then
+    the spool file is removed): same hash means same bytes, so a stored copy is never
+    replaced by other bytes, and a copy lost or damaged on disk is repaired. The file is
+    looked at, not the row: one failed open for a new blob, no round trip."""
+    target = blob_path(server, spooled.sha256)
+    if _intact(target, spooled.sha256):
+        _discard(spooled.path, spooled.handle)
+        return
+    os.fsync(spooled.handle.fileno())
+    spooled.handle.close()  # before the rename, which Windows refuses on an open file
+    try:
+        os.replace(spooled.path, target)
+    except FileNotFoundError:  # the first blob under these two hex digits
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(spooled.path, target)
+    _fsync_path(target.parent)
 
 
-def _commit(
-    server: CountyServer, township: str, sha256: str, size: int, mime: str, tmp: str
-) -> bool:
+def _commit(server: CountyServer, township: str, size: int, mime: str, spooled: _Spooled) -> bool:
     """Put a verified file in place and grant it; True when the grant is new. The file is
     durable before any row says it is stored."""
     now = server.now()
     db = server.db
+    sha256 = spooled.sha256
     blob = (sha256, size, mime, f"{sha256[:2]}/{sha256}", now)
     grant = (township, sha256, now)
     if dbmod.is_postgres(db):
         with store.connection(db):
-            _put_in_place(server, sha256, tmp)
+            _put_in_place(server, spooled)
             return bool(store.execute(db, _BLOB_AND_GRANT, (*blob, *grant)).rowcount)
     with store.transaction(db):  # SQLite: its write lock also keeps two copies from racing
-        _put_in_place(server, sha256, tmp)
+        _put_in_place(server, spooled)
         store.execute(db, _BLOB_ADD, blob)
         return bool(store.execute(db, _GRANT_ADD, grant).rowcount)
 
