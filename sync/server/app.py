@@ -12,6 +12,7 @@ from sync.protocol import MAX_BLOB_BYTES, PROTOCOL_VERSION, ErrorBody, Health
 from sync.server import progress, routes, routes_county, store
 from sync.server.context import CountyServer, server_of
 from sync.server.errors import BodyLimit, error_response, install_handlers
+from sync.server.hotpath import PushHotPath
 from sync.server.pages import SECURITY_HEADERS
 
 JSON_BODY_LIMIT = 8 * 1024 * 1024
@@ -86,8 +87,10 @@ def _public_routes(app: FastAPI) -> None:
     )(progress_page)
 
 
-def create_app(server: CountyServer) -> FastAPI:
-    """The ASGI application serving `server` (run it with uvicorn, or a TestClient)."""
+def create_app(server: CountyServer, *, hot_path: bool = True) -> FastAPI:
+    """The ASGI application serving `server` (run it with uvicorn, or a TestClient).
+    `hot_path`: serve the plain requests of a township push without FastAPI's routing (see
+    hotpath.py); off, every request takes the routes (the tests compare the two)."""
     app = FastAPI(
         title="不见面小系统 县级帮代办服务",
         version=str(PROTOCOL_VERSION),
@@ -99,6 +102,8 @@ def create_app(server: CountyServer) -> FastAPI:
     )
     app.state.county = server
     install_handlers(app)
+    if hot_path:  # added first: inside BodyLimit, which checks its declared length first
+        app.add_middleware(PushHotPath, server=server)
     app.add_middleware(BodyLimit, default=JSON_BODY_LIMIT, blobs=MAX_BLOB_BYTES)
     _public_routes(app)
     app.include_router(routes.router)

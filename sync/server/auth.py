@@ -232,19 +232,18 @@ def verify_credential(
     return known.principal
 
 
-def _already_verified(
-    request: Request, kind: str, credential: str
+def already_verified(
+    server: CountyServer, ip: str, kind: str, credential: str
 ) -> TownshipPrincipal | StaffPrincipal | None:
     """The principal of a credential this process has verified and whose row is fresh in
-    the cache; None for everything else (the full check decides, in a worker thread)."""
-    server: CountyServer = request.app.state.county
+    the cache, called from `ip`; None for everything else (the full check decides, in a
+    worker thread)."""
     match = (TOWNSHIP_TOKEN if kind == "township" else STAFF_TOKEN).match(credential)
     if match is None:
         return None
     known = server.credentials.get((kind, match.group(1)))
     if known is None or known.disabled or known.verified is None:
         return None
-    ip = request.client.host if request.client else "-"
     if server.auth_failures.blocked(ip):
         return None
     digest = hashlib.sha256(credential.encode("ascii")).digest()
@@ -256,7 +255,8 @@ async def verify_credential_async(
 ) -> TownshipPrincipal | StaffPrincipal:
     """`verify_credential` for async dependencies: a known credential is answered on the
     event loop (no thread hop per request); a database read or scrypt runs in a thread."""
-    principal = _already_verified(request, kind, credential)
+    ip = request.client.host if request.client else "-"
+    principal = already_verified(request.app.state.county, ip, kind, credential)
     if principal is not None:
         return principal
     return await run_in_threadpool(verify_credential, request, kind, credential)

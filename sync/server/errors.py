@@ -63,6 +63,13 @@ def error_response(
     return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=headers)
 
 
+def known_error_response(exc: KnownError) -> JSONResponse:
+    """The answer to an expected refusal (ApiError, or a domain error by its kind)."""
+    missing = exc.missing if isinstance(exc, ApiError) else None
+    headers = exc.headers if isinstance(exc, ApiError) else None
+    return error_response(_status_of(exc), exc.message, exc.code, missing=missing, headers=headers)
+
+
 # --- pydantic's error types in Chinese ---------------------------------------------------------
 
 _TYPE_MESSAGES: dict[str, str] = {
@@ -239,11 +246,7 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(KnownError)
     async def known(request: Request, exc: KnownError) -> JSONResponse:
-        missing = exc.missing if isinstance(exc, ApiError) else None
-        headers = exc.headers if isinstance(exc, ApiError) else None
-        return error_response(
-            _status_of(exc), exc.message, exc.code, missing=missing, headers=headers
-        )
+        return known_error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

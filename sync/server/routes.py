@@ -20,8 +20,14 @@ from sync.protocol import (
     MissingBlobsRequest,
 )
 from sync.server import blobs, casework, distribution, store
-from sync.server.auth import Bearer, Township, bearer_token, verify_credential_async
-from sync.server.context import server_of
+from sync.server.auth import (
+    Bearer,
+    Township,
+    TownshipPrincipal,
+    bearer_token,
+    verify_credential_async,
+)
+from sync.server.context import CountyServer, server_of
 from sync.server.packages import receive_package, stored_receipt
 
 ERROR_TEXT = {
@@ -85,7 +91,14 @@ Caller = Annotated[str, Depends(any_caller)]
     },
 )
 def post_package(request: Request, township: Township, package: HandoffPackage) -> Response:
-    receipt, created = receive_package(server_of(request), township, package)
+    return package_answer(server_of(request), township, package)
+
+
+def package_answer(
+    server: CountyServer, township: TownshipPrincipal, package: HandoffPackage
+) -> Response:
+    """The receipt of a package (201 when new, 200 for a resend); blocks (database)."""
+    receipt, created = receive_package(server, township, package)
     return Response(receipt, status_code=201 if created else 200, media_type="application/json")
 
 
@@ -112,7 +125,13 @@ def get_receipt(
     responses=errors(*AUTH_ERRORS, 400, 413, 422),
 )
 def post_missing(request: Request, township: Township, body: MissingBlobsRequest) -> Response:
-    server = server_of(request)
+    return missing_answer(server_of(request), township, body)
+
+
+def missing_answer(
+    server: CountyServer, township: TownshipPrincipal, body: MissingBlobsRequest
+) -> Response:
+    """Which of the hashes the township has not uploaded; blocks (database)."""
     with store.connection(server.db):
         missing = blobs.missing_for(server.db, township.code, body.hashes, server)
     # Serialised here, in this worker thread: a returned model would cost another thread hop
@@ -140,7 +159,14 @@ def post_missing(request: Request, township: Township, body: MissingBlobsRequest
     },
 )
 async def put_blob(request: Request, township: Township, sha256: Sha256Path) -> Response:
-    stored = await blobs.receive_blob(server_of(request), request, sha256, township.code)
+    return await blob_answer(server_of(request), request, sha256, township)
+
+
+async def blob_answer(
+    server: CountyServer, request: Request, sha256: str, township: TownshipPrincipal
+) -> Response:
+    """The request body stored as the blob `sha256` (201 when new to the township, else 200)."""
+    stored = await blobs.receive_blob(server, request, sha256, township.code)
     # Serialised here: FastAPI would validate the model again against response_model.
     status = 201 if stored.created else 200
     return Response(stored.model_dump_json(), status_code=status, media_type="application/json")
