@@ -1,7 +1,8 @@
-"""The county server over HTTP (urllib3): each failure becomes a SyncError saying what to do.
+"""The county server over HTTP: each failure becomes a SyncError saying what to do.
 
 Sent exactly as the requests.Session it replaced sent (same bytes, proxies, TLS, redirects,
-sorting of failures), without requests' per-request machinery, which cost much of the CPU.
+sorting of failures), without requests' per-request machinery, which cost much of the CPU:
+straight to the county on http.client (sync/client/direct.py), through a proxy on urllib3.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from urllib3.util import Retry, Timeout, make_headers, parse_url
 
 from app.domain.errors import KnownError
 from sync.client.config import SyncConfig
+from sync.client.direct import DirectPool, Failed
 from sync.client.transport import (
     MAX_REDIRECTS,
     Answer,
@@ -51,6 +53,7 @@ _DEFAULT_HEADERS = {
     "Accept": "*/*",
     "Connection": "keep-alive",
 }
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class SyncError(KnownError):
@@ -119,7 +122,20 @@ def _transport_error(exc: Exception) -> SyncError:
     if isinstance(exc, MaxRetryError) and isinstance(
         reason, ConnectTimeoutError | ConnectionRefusedError
     ):
-        return Unreachable("无法连接县级服务器，可能是政务外网不通，稍后自动重试", code="offline")
+        return _offline()
+    return _uncertain()
+
+
+def _offline() -> Unreachable:
+    return Unreachable("无法连接县级服务器，可能是政务外网不通，稍后自动重试", code="offline")
+
+
+def _direct_error(exc: Failed) -> SyncError:
+    """A failure on a direct connection, told apart as `_transport_error` tells urllib3's."""
+    if exc.tls:
+        return _transport_error(SSLError(str(exc)))
+    if not exc.sent:
+        return _offline()
     return _uncertain()
 
 
@@ -205,7 +221,12 @@ class CountyClient:
         self._headers = {**_DEFAULT_HEADERS, "Authorization": f"Bearer {config.credential}"}
         self._base = prepared_url(f"{config.url}{API_PREFIX}")
         self._lock = threading.Lock()
+        # Through a proxy: urllib3 (the "" manager's settings apply to those); straight to the
+        # county: http.client (sync/client/direct.py).
         self._managers: dict[str, urllib3.PoolManager] = {"": urllib3.PoolManager(**self._settings)}
+        self._direct = DirectPool(
+            size=POOL_SIZE, connect_timeout=CONNECT_TIMEOUT, read_timeout=read_timeout, ca=self._ca
+        )
         self._routes: dict[tuple[str, str | None], tuple[urllib3.PoolManager, bool]] = {}
 
     def close(self) -> None:
@@ -214,6 +235,7 @@ class CountyClient:
             managers = list(self._managers.values())
         for manager in managers:
             manager.clear()
+        self._direct.close()
 
     def _call(
         self,
@@ -270,6 +292,12 @@ class CountyClient:
             target = requests.utils.urldefragauth(url)
         else:
             target = f"{parts.path or '/'}?{parts.query}" if parts.query else parts.path or "/"
+        if manager is self._managers[""] and parts.hostname and parts.scheme in _DEFAULT_PORTS:
+            origin = (parts.scheme, parts.hostname, parts.port or _DEFAULT_PORTS[parts.scheme])
+            try:
+                return self._direct.send(origin, method, target, body, headers, url)
+            except Failed as exc:
+                raise _direct_error(exc) from exc
         try:
             pool = manager.connection_from_host(parts.hostname, parts.port, parts.scheme)
             response = pool.urlopen(

@@ -1,6 +1,6 @@
 """What requests did around each request, done without it: the answer read in full, JSON
 bodies, the address as requests prepared it, and its rules for following redirects (the
-township's CountyClient sends through urllib3 exactly as its requests.Session did)."""
+township's CountyClient sends exactly as its requests.Session did)."""
 
 from __future__ import annotations
 

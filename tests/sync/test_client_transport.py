@@ -1,5 +1,6 @@
-"""The county client sends with urllib3 exactly what the requests.Session it replaced sent, and
-sorts every failure the same way: the old client, kept here, is the oracle."""
+"""The county client (http.client straight to the county, urllib3 through a proxy) sends exactly
+what the requests.Session it replaced sent, and sorts every failure the same way: the old client,
+kept here, is the oracle."""
 
 from __future__ import annotations
 
@@ -62,7 +63,7 @@ class Wire:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self.seen: list[bytes] = []
-        self.connections = self.hung_up = 0
+        self.connections = self.hung_up = self.connections_closed = 0
         self._script: list[bytes | str | tuple[bytes, str]] = []
         self._threads = [threading.Thread(target=self._accept, daemon=True)]
         self._threads[0].start()
@@ -119,8 +120,11 @@ class Wire:
                 self._stop.wait(10)
             if isinstance(answer, str):
                 return
-            if isinstance(answer, tuple):  # a part of an answer, then hang up
+            if isinstance(answer, tuple):  # a part of an answer, or all of it, then hang up
                 conn.sendall(answer[0])
+                conn.close()
+                with self._lock:
+                    self.connections_closed += 1
                 return
             conn.sendall(answer)
 
@@ -442,6 +446,21 @@ def test_four_senders_share_a_few_kept_alive_connections(wire: Wire):
         client.close()
     assert failures == [] and len(wire.seen) == 100
     assert 1 <= wire.connections <= 4
+
+
+def test_a_kept_connection_the_server_has_closed_is_not_used_again(wire: Wire):
+    # The server answers, then hangs up (as uvicorn does with a connection idle for 5 s).
+    wire.reset([(reply(), CLOSE), reply()])
+    client = CountyClient(SyncConfig(_url(wire), CREDENTIAL))
+    try:
+        assert client.missing_blobs([BLOB]) == []
+        deadline = time.monotonic() + 5
+        while wire.connections_closed < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert client.missing_blobs([BLOB]) == []  # on a new connection, not "uncertain"
+    finally:
+        client.close()
+    assert wire.connections == 2 and len(wire.seen) == 2
 
 
 def test_close_releases_the_connections(wire: Wire):
