@@ -162,7 +162,7 @@ async def receive_blob(
         mime = sniff_mime(spooled.head)
         if mime is None:
             raise ApiError(415, "附件只能是 PDF、JPEG 或 PNG 文件", code="unsupported_type")
-        created = await run_in_threadpool(_commit, server, township, size, mime, spooled)
+        created = await run_in_threadpool(_commit, server, township, mime, spooled)
     except BaseException:  # the spool file is moved into place or removed by `_commit`
         _discard(spooled.path, spooled.handle)
         raise
@@ -203,13 +203,13 @@ def _put_in_place(server: CountyServer, spooled: _Spooled) -> None:
     _fsync_path(target.parent)
 
 
-def _commit(server: CountyServer, township: str, size: int, mime: str, spooled: _Spooled) -> bool:
+def _commit(server: CountyServer, township: str, mime: str, spooled: _Spooled) -> bool:
     """Put a verified file in place and grant it; True when the grant is new. The file is
     durable before any row says it is stored."""
     now = server.now()
     db = server.db
     sha256 = spooled.sha256
-    blob = (sha256, size, mime, f"{sha256[:2]}/{sha256}", now)
+    blob = (sha256, spooled.size, mime, f"{sha256[:2]}/{sha256}", now)
     grant = (township, sha256, now)
     if dbmod.is_postgres(db):
         with store.connection(db):
