@@ -30,6 +30,7 @@ from app.domain.errors import KnownError
 from sync.client.config import SyncConfig
 from sync.client.direct import DirectPool, Failed
 from sync.client.transport import (
+    DEFAULT_PORTS,
     MAX_REDIRECTS,
     Answer,
     json_body,
@@ -53,7 +54,6 @@ _DEFAULT_HEADERS = {
     "Accept": "*/*",
     "Connection": "keep-alive",
 }
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class SyncError(KnownError):
@@ -114,16 +114,20 @@ def _transport_error(exc: Exception) -> SyncError:
     failure; nothing sent (refused, no such host, connect timeout); else perhaps received."""
     reason = exc.reason if isinstance(exc, MaxRetryError) else exc
     if isinstance(reason, SSLError):
-        return Unreachable(
-            "无法与县级服务器建立安全连接（证书校验失败），请检查服务器证书和本机的 CA 证书设置",
-            code="tls",
-        )
+        return _tls_failure()
     # A dead proxy counts as uncertain, as it did with requests (its ProxyError).
     if isinstance(exc, MaxRetryError) and isinstance(
         reason, ConnectTimeoutError | ConnectionRefusedError
     ):
         return _offline()
     return _uncertain()
+
+
+def _tls_failure() -> Unreachable:
+    return Unreachable(
+        "无法与县级服务器建立安全连接（证书校验失败），请检查服务器证书和本机的 CA 证书设置",
+        code="tls",
+    )
 
 
 def _offline() -> Unreachable:
@@ -133,7 +137,7 @@ def _offline() -> Unreachable:
 def _direct_error(exc: Failed) -> SyncError:
     """A failure on a direct connection, told apart as `_transport_error` tells urllib3's."""
     if exc.tls:
-        return _transport_error(SSLError(str(exc)))
+        return _tls_failure()
     if not exc.sent:
         return _offline()
     return _uncertain()
@@ -292,8 +296,8 @@ class CountyClient:
             target = requests.utils.urldefragauth(url)
         else:
             target = f"{parts.path or '/'}?{parts.query}" if parts.query else parts.path or "/"
-        if manager is self._managers[""] and parts.hostname and parts.scheme in _DEFAULT_PORTS:
-            origin = (parts.scheme, parts.hostname, parts.port or _DEFAULT_PORTS[parts.scheme])
+        if manager is self._managers[""] and parts.hostname and parts.scheme in DEFAULT_PORTS:
+            origin = (parts.scheme, parts.hostname, parts.port or DEFAULT_PORTS[parts.scheme])
             try:
                 return self._direct.send(origin, method, target, body, headers, url)
             except Failed as exc:

@@ -11,6 +11,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 MAX_REDIRECTS = 30
+DEFAULT_PORTS = {"http": 80, "https": 443}
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
@@ -60,7 +61,7 @@ def _strip_auth(old_url: str, new_url: str) -> bool:
     upgraded = old.scheme == "http" and new.scheme == "https"
     if upgraded and old.port in (80, None) and new.port in (443, None):
         return False
-    default_port = ({"http": 80, "https": 443}.get(old.scheme), None)
+    default_port = (DEFAULT_PORTS.get(old.scheme), None)
     if old.scheme == new.scheme and old.port in default_port and new.port in default_port:
         return False
     return old.port != new.port or old.scheme != new.scheme

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from sync.protocol import MAX_BLOB_BYTES, PROTOCOL_VERSION, ErrorBody, Health
 from sync.server import progress, routes, routes_county, store
+from sync.server.auth import client_ip
 from sync.server.context import CountyServer, server_of
 from sync.server.errors import BodyLimit, error_response, install_handlers
 from sync.server.hotpath import PushHotPath
@@ -58,7 +59,7 @@ def progress_page(
     server = server_of(request)
     if no is None and code is None:
         return _html(progress.form_page())
-    ip = request.client.host if request.client else "-"
+    ip = client_ip(request)
     if not server.progress_limiter.allow(ip):
         response = _html(progress.limited_page(), 429)
         response.headers["Retry-After"] = str(server.progress_limiter.window)

@@ -202,6 +202,11 @@ def _unauthorized(message: str) -> ApiError:
     return ApiError(401, message, code="unauthorized", headers={"WWW-Authenticate": "Bearer"})
 
 
+def client_ip(request: Request) -> str:
+    """The caller's address as the rate limits count it ("-" when the server gives none)."""
+    return request.client.host if request.client else "-"
+
+
 def verify_credential(
     request: Request, kind: str, credential: str
 ) -> TownshipPrincipal | StaffPrincipal:
@@ -209,7 +214,7 @@ def verify_credential(
     server: CountyServer = request.app.state.county
     pattern = TOWNSHIP_TOKEN if kind == "township" else STAFF_TOKEN
     match = pattern.match(credential)
-    ip = request.client.host if request.client else "-"
+    ip = client_ip(request)
     if server.auth_failures.blocked(ip):
         raise ApiError(429, "凭据错误次数过多，请稍后再试", code="rate_limited",
                        headers={"Retry-After": str(server.auth_failures.window)})  # fmt: skip
@@ -255,8 +260,7 @@ async def verify_credential_async(
 ) -> TownshipPrincipal | StaffPrincipal:
     """`verify_credential` for async dependencies: a known credential is answered on the
     event loop (no thread hop per request); a database read or scrypt runs in a thread."""
-    ip = request.client.host if request.client else "-"
-    principal = already_verified(request.app.state.county, ip, kind, credential)
+    principal = already_verified(request.app.state.county, client_ip(request), kind, credential)
     if principal is not None:
         return principal
     return await run_in_threadpool(verify_credential, request, kind, credential)

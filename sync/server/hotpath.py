@@ -34,12 +34,12 @@ from sync.protocol import API_PREFIX, HandoffPackage, MissingBlobsRequest
 from sync.server.auth import TownshipPrincipal, already_verified
 from sync.server.context import CountyServer
 from sync.server.errors import known_error_response
-from sync.server.routes import blob_answer, missing_answer, package_answer
+from sync.server.routes import Sha256Convertor, blob_answer, missing_answer, package_answer
 
 M = TypeVar("M", bound=pydantic.BaseModel)
 _MISSING = f"{API_PREFIX}/blobs/missing"
 _PACKAGES = f"{API_PREFIX}/packages"
-_BLOB = re.compile(re.escape(f"{API_PREFIX}/blobs/") + "[0-9a-f]{64}")
+_BLOB = re.compile(re.escape(f"{API_PREFIX}/blobs/") + Sha256Convertor.regex)
 _JSON = b"application/json"
 
 
