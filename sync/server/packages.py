@@ -20,7 +20,7 @@ from sync.server.auth import TownshipPrincipal
 from sync.server.casework import after_package
 from sync.server.context import CountyServer
 from sync.server.errors import ApiError
-from sync.server.store import CountyPackageRecord
+from sync.server.store import CountyPackageRecord, CountyTownshipRecord
 
 # The parts of a package that identify or locate a person, encrypted at rest. Names stay
 # readable, as in the township database, so staff lists need no decryption.
@@ -101,14 +101,17 @@ class _Case(NamedTuple):
 
 
 # Hand-written SQL (store.execute): this is the path every township push takes. Read once
-# the township row is locked (in a statement of its own: a statement that waited for the
-# lock would see the other rows as they were before the holder committed): the case and, if
-# it came before, this very revision (a package row always has its case row); whether the
-# case number is taken; how many of the package's attachments this township has uploaded.
+# the township row is locked (in a statement of its own, sent with the lock: a statement that
+# waited for the lock would see the other rows as they were before the holder committed):
+# the case and, if it came before, this very revision (a package row always has its case
+# row); whether the case number is taken; how many of the package's attachments this
+# township has uploaded; whether the township is there at all (the lock's own answer is
+# not read).
 _CASE_STATE = (
     "SELECT c.id, c.township, c.case_no, c.status, c.latest_revision, "
     "p.township, p.revision, p.digest, p.receipt, "
-    "EXISTS (SELECT 1 FROM county_case n WHERE n.case_no = ?), {uploaded} "
+    "EXISTS (SELECT 1 FROM county_case n WHERE n.case_no = ?), {uploaded}, "
+    "EXISTS (SELECT 1 FROM county_township t WHERE t.code = ?) "
     "FROM (SELECT 1) AS one LEFT JOIN county_case c ON c.uuid = ? "
     "LEFT JOIN county_package p ON p.case_id = c.id AND p.revision = ?"
 )
@@ -145,13 +148,17 @@ class _State(NamedTuple):
     all_uploaded: bool
 
 
-def _read_state(db: pw.Database, township: str, package: HandoffPackage) -> _State:
-    """What the county has of this package's case (see _CASE_STATE)."""
+def _locked_state(txn: store.Batched, township: str, package: HandoffPackage) -> _State:
+    """The transaction begun: the township locked, then what the county has of this
+    package's case (see _CASE_STATE)."""
     hashes = package.attachment_hashes()  # distinct, 200 at most (the protocol's limit)
     uploaded = _UPLOADED.format(store.placeholders(len(hashes))) if hashes else "0"
     counted = [township, *hashes] if hashes else []
-    params = (package.case_no, *counted, package.case_uuid.hex, package.revision)
-    row = store.execute(db, _CASE_STATE.format(uploaded=uploaded), params).fetchone()
+    params = (package.case_no, *counted, township, package.case_uuid.hex, package.revision)
+    state = (_CASE_STATE.format(uploaded=uploaded), params)
+    row = txn.begin(store.township_lock(txn.db, township), state).fetchone()
+    if not row[11]:
+        raise CountyTownshipRecord.DoesNotExist(township)
     return _State(
         case=None if row[0] is None else _Case(*row[:5]),
         stored=None if row[5] is None else _Stored(*row[5:9]),
@@ -210,6 +217,7 @@ def _check_attachments(db: pw.Database, township: str, package: HandoffPackage) 
 
 def _write(
     server: CountyServer,
+    txn: store.Batched,
     case: _Case | None,
     package: HandoffPackage,
     status: CountyStatus,
@@ -217,7 +225,8 @@ def _write(
     now: datetime,
 ) -> str:
     """The case row written (inserted, or brought up to this revision) and the package row
-    with it; the receipt, kept so that a resend gets the same one."""
+    with it, and the transaction committed; the receipt, kept so that a resend gets the same
+    one."""
     db = server.db
     receipt = HandoffReceipt(
         case_uuid=package.case_uuid,
@@ -239,7 +248,7 @@ def _write(
             package.deadline, package.revision, now, case.id,
         )  # fmt: skip
         if postgres:
-            store.execute(db, _UPDATE_CASE_AND_NEW_PACKAGE, (*update, case.id, *stored))
+            txn.commit((_UPDATE_CASE_AND_NEW_PACKAGE, (*update, case.id, *stored)))
         else:
             store.execute(db, _UPDATE_CASE, update)
             store.execute(db, _NEW_PACKAGE, (case.id, *stored))
@@ -250,7 +259,7 @@ def _write(
         package.handed_off_on, package.revision, now, now,
     )  # fmt: skip
     if postgres:
-        store.execute(db, _NEW_CASE_AND_PACKAGE, (*values, *stored))
+        txn.commit((_NEW_CASE_AND_PACKAGE, (*values, *stored)))
     else:
         case_id = store.execute(db, _NEW_CASE, values).lastrowid
         store.execute(db, _NEW_PACKAGE, (case_id, *stored))
@@ -269,9 +278,8 @@ def receive_package(
         )
     digest = package_digest(server, package)
     db = server.db
-    with store.transaction(db):
-        store.lock_township(db, township.code)
-        state = _read_state(db, township.code, package)
+    with store.batched(db) as txn:
+        state = _locked_state(txn, township.code, package)
         if state.stored is not None:
             return _conflict_with_stored(state.stored, township.code, digest), False
         case = state.case
@@ -282,7 +290,7 @@ def receive_package(
         if not state.all_uploaded:
             _check_attachments(db, township.code, package)
         now = server.now().replace(microsecond=0)
-        return _write(server, case, package, status, digest, now), True
+        return _write(server, txn, case, package, status, digest, now), True
 
 
 def stored_receipt(server: CountyServer, township: str, case_uuid: str, revision: int) -> str:

@@ -8,6 +8,7 @@ record here needs a new schema version there.
 
 from __future__ import annotations
 
+import contextlib
 import select
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -295,6 +296,76 @@ def transaction(db: pw.Database) -> Iterator[None]:
         yield
 
 
+Statement = tuple[str, tuple[Any, ...]]
+
+
+class Batched:
+    """A write transaction whose BEGIN travels with its first statements and whose COMMIT
+    with its last write: on PostgreSQL the package route's five round trips (BEGIN, lock,
+    read, write, COMMIT) become two. Statements are hand-written SQL (`execute`).
+
+    Statements sent together still run one after another, each with a snapshot of its own
+    (READ COMMITTED): one that follows a lock sees what the lock's holder committed.
+    On SQLite (`batched` opens it inside `transaction`) each statement simply runs in turn.
+    """
+
+    def __init__(self, db: pw.Database) -> None:
+        self.db = db
+        self._together = dbmod.is_postgres(db)
+        self.open = False  # PostgreSQL: BEGIN sent, no COMMIT or ROLLBACK yet
+
+    def begin(self, *statements: Statement) -> Any:
+        """Run the transaction's first statements; the cursor of the last."""
+        if not self._together:
+            return self._each(statements)
+        sql = "; ".join(("BEGIN", *(text for text, _ in statements)))
+        self.open = True
+        return execute(self.db, sql, [value for _, params in statements for value in params])
+
+    def commit(self, *statements: Statement) -> Any:
+        """Run the transaction's last statements and commit; the cursor of the last."""
+        if not self._together:
+            return self._each(statements)
+        sql = "; ".join((*(text for text, _ in statements), "COMMIT"))
+        cursor = execute(self.db, sql, [value for _, params in statements for value in params])
+        self.open = False
+        return cursor
+
+    def _each(self, statements: tuple[Statement, ...]) -> Any:
+        cursor = None
+        for text, params in statements:
+            cursor = execute(self.db, text, params)
+        return cursor
+
+
+@contextmanager
+def batched(db: pw.Database) -> Iterator[Batched]:
+    """A `Batched` transaction for one request: all of it, or nothing. Committed at the end
+    if `Batched.commit` did not already; rolled back on any exception."""
+    if not dbmod.is_postgres(db):
+        with transaction(db):
+            yield Batched(db)
+        return
+    with connection(db):
+        txn = Batched(db)
+        try:
+            yield txn
+        except BaseException:
+            if txn.open:
+                _roll_back(db)
+            raise
+        if txn.open:
+            execute(db, "COMMIT")
+            txn.open = False
+
+
+def _roll_back(db: pw.Database) -> None:
+    """ROLLBACK, as far as the connection allows: a broken one is dropped by the pool at its
+    next check-out (see `_PostgresPool`), which undoes whatever is open."""
+    with contextlib.suppress(Exception):  # the error being raised matters, not this one
+        execute(db, "ROLLBACK")
+
+
 def locked_township(db: pw.Database, code: str) -> CountyTownshipRecord:
     """The township row, locked until commit on PostgreSQL (SQLite's IMMEDIATE already is).
 
@@ -316,12 +387,11 @@ def placeholders(count: int) -> str:
     return ", ".join("?" * count)
 
 
-def lock_township(db: pw.Database, code: str) -> None:
-    """`locked_township` for a caller that needs the lock, not the row."""
+def township_lock(db: pw.Database, code: str) -> Statement:
+    """The statement that locks a township's row until commit, as `locked_township` does,
+    for a `Batched` transaction (SQLite's IMMEDIATE transaction already holds the lock)."""
     suffix = " FOR UPDATE" if dbmod.is_postgres(db) else ""
-    query = "SELECT id FROM county_township WHERE code = ?" + suffix
-    if execute(db, query, (code,)).fetchone() is None:
-        raise CountyTownshipRecord.DoesNotExist(code)
+    return "SELECT id FROM county_township WHERE code = ?" + suffix, (code,)
 
 
 def get_setting(key: str) -> str | None:
