@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
+import mmap
+import os
 from pathlib import Path
 
 import pytest
@@ -163,3 +166,53 @@ def test_a_second_township_uploading_the_same_file_gets_its_own_grant(county, cl
     assert client.post(
         "/api/v1/blobs/missing", json={"hashes": [sha(PDF)]}, headers=creds.o
     ).json() == {"missing": []}
+
+
+def _cached_pages(path: Path) -> int:
+    """How many of the file's pages are in the page cache (Linux mincore on a private,
+    never written mapping: its pages are the cache's own)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    size = path.stat().st_size
+    pages = (size + mmap.PAGESIZE - 1) // mmap.PAGESIZE
+    vector = (ctypes.c_ubyte * pages)()
+    with open(path, "rb") as handle:
+        mapping = mmap.mmap(handle.fileno(), size, flags=mmap.MAP_PRIVATE,
+                            prot=mmap.PROT_READ | mmap.PROT_WRITE)  # fmt: skip
+    try:
+        start = ctypes.c_char.from_buffer(mapping)
+        status = libc.mincore(ctypes.c_void_p(ctypes.addressof(start)), ctypes.c_size_t(size),
+                              vector)  # fmt: skip
+        del start
+        if status != 0:
+            raise OSError(ctypes.get_errno(), "mincore")
+    finally:
+        mapping.close()
+    return sum(byte & 1 for byte in vector)
+
+
+def _cache_can_be_dropped(folder: Path) -> bool:
+    """Whether this file system gives a durable file's pages back when asked (tmpfs keeps
+    them: they are the file)."""
+    probe = folder / "cache-probe"
+    with open(probe, "wb") as handle:
+        handle.write(b"x" * 65536)
+        handle.flush()
+        os.fsync(handle.fileno())
+        os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+    dropped = _cached_pages(probe) == 0
+    probe.unlink()
+    return dropped
+
+
+@pytest.mark.skipif(not hasattr(os, "posix_fadvise"), reason="no page cache advice here")
+def test_a_stored_blob_leaves_the_page_cache_once_durable(county, client, creds):
+    """Scans are rarely read again: once on disk their pages are given back, not kept."""
+    data = JPEG + bytes(range(256)) * 1200  # 300 KB, as a scan
+    county.blobs_dir.mkdir(parents=True, exist_ok=True)
+    if not _cache_can_be_dropped(county.blobs_dir):
+        pytest.skip("this file system keeps the pages of its files in memory")
+    assert put(client, creds.t, data).status_code == 201
+    target = county.blobs_dir / sha(data)[:2] / sha(data)
+    assert _cached_pages(target) == 0
+    assert target.read_bytes() == data  # read back, it is cached: the check tells them apart
+    assert _cached_pages(target) > 0
