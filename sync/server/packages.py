@@ -158,7 +158,7 @@ def _locked_state(txn: store.Batched, township: str, package: HandoffPackage) ->
     state = (_CASE_STATE.format(uploaded=uploaded), params)
     row = txn.begin(store.township_lock(txn.db, township), state).fetchone()
     if not row[11]:
-        raise CountyTownshipRecord.DoesNotExist(township)
+        raise CountyTownshipRecord.DoesNotExist(township)  # type: ignore[attr-defined]
     return _State(
         case=None if row[0] is None else _Case(*row[:5]),
         stored=None if row[5] is None else _Stored(*row[5:9]),
@@ -227,7 +227,6 @@ def _write(
     """The case row written (inserted, or brought up to this revision) and the package row
     with it, and the transaction committed; the receipt, kept so that a resend gets the same
     one."""
-    db = server.db
     receipt = HandoffReceipt(
         case_uuid=package.case_uuid,
         revision=package.revision,
@@ -241,7 +240,7 @@ def _write(
         package.case_uuid.hex, package.revision, package.township, package.action.value,
         digest, body, receipt, now,
     )  # fmt: skip
-    postgres = dbmod.is_postgres(db)
+    postgres = dbmod.is_postgres(txn.db)
     if case is not None:
         update = (
             package.query_code, package.item_code, package.item_name, status.value,
@@ -250,8 +249,7 @@ def _write(
         if postgres:
             txn.commit((_UPDATE_CASE_AND_NEW_PACKAGE, (*update, case.id, *stored)))
         else:
-            store.execute(db, _UPDATE_CASE, update)
-            store.execute(db, _NEW_PACKAGE, (case.id, *stored))
+            txn.commit((_UPDATE_CASE, update), (_NEW_PACKAGE, (case.id, *stored)))
         return receipt
     values = (
         package.case_uuid.hex, package.township, package.case_no, package.query_code,
@@ -260,9 +258,9 @@ def _write(
     )  # fmt: skip
     if postgres:
         txn.commit((_NEW_CASE_AND_PACKAGE, (*values, *stored)))
-    else:
-        case_id = store.execute(db, _NEW_CASE, values).lastrowid
-        store.execute(db, _NEW_PACKAGE, (case_id, *stored))
+    else:  # the package row needs the new case's id first
+        case_id = store.execute(txn.db, _NEW_CASE, values).lastrowid
+        txn.commit((_NEW_PACKAGE, (case_id, *stored)))
     return receipt
 
 

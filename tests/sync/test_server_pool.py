@@ -12,7 +12,7 @@ from county_helpers import TOWNSHIP, bearer, package
 from fastapi.testclient import TestClient
 
 from app.store import db as dbmod
-from sync.server import auth, packages, store
+from sync.server import auth, store
 from sync.server.app import create_app
 from sync.server.auth import CredentialCache
 from sync.server.context import CountyServer
@@ -44,13 +44,12 @@ def test_a_failed_request_gives_its_connection_back_rolled_back(
     client = TestClient(create_app(county), raise_server_exceptions=False)
     data = package()
 
-    write = packages._write
+    def broken(txn: store.Batched, *statements: store.Statement) -> Any:
+        for text, params in statements:  # the case and package rows written, not committed
+            store.execute(txn.db, text, params)
+        raise RuntimeError("disk on fire")
 
-    def broken(*args: Any, **kwargs: Any) -> str:
-        write(*args, **kwargs)
-        raise RuntimeError("disk on fire")  # after the case and package rows were written
-
-    monkeypatch.setattr(packages, "_write", broken)
+    monkeypatch.setattr(store.Batched, "commit", broken)
     failed = client.post("/api/v1/packages", json=data, headers=bearer(credential))
     assert failed.status_code == 500
     idle, in_use = _pool(county.db)
