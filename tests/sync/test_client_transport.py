@@ -5,6 +5,7 @@ kept here, is the oracle."""
 from __future__ import annotations
 
 import datetime
+import gzip
 import ipaddress
 import os
 import re
@@ -284,6 +285,67 @@ def test_error_answers_are_read_alike(wire: Wire):
     assert results[2][:3] == ("BadCredential", "unauthorized", 401)
     assert results[3][:5] == ("Refused", "blobs_missing", 409, None, ["ab"])
     assert [r[0] for r in results[4:]] == ["ServerTrouble", "ServerTrouble"]
+
+
+def _read(client: CountyClient) -> tuple[int, list[tuple[str, str]], bytes]:
+    """An answer as callers read it: status, each header by name (values of a repeated one
+    joined), body."""
+    answer = client._call("GET", "/health")
+    fields = [(name.lower(), answer.headers[name]) for name in answer.headers]
+    return answer.status_code, fields, answer.content
+
+
+def test_answers_of_every_shape_are_read_as_before(wire: Wire):
+    """The direct client reads answers itself; what it makes of each is what http.client
+    (under requests) made of it."""
+    script: list[bytes | tuple[bytes, str]] = [
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\n"
+        b'\r\n4;ext=1\r\n{"a"\r\n3\r\n: 1\r\n1\r\n}\r\n0\r\nTrailer-Field: z\r\n\r\n',
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}",
+        b"HTTP/1.1 200 OK\r\nX-Many: a\r\nx-many: b\r\nX-Folded: one \r\n\t two\r\n"
+        b"X-Spaced:   padded  \r\nContent-Length: 2\r\n\r\n{}",
+        b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\n{}",
+        b"HTTP/1.1 204 No Content\r\nX-After: nothing\r\n\r\n",
+        (
+            b"HTTP/1.1 200 OK\r\nX-A: 1\r\nnot a field\r\nX-B: 2\r\nContent-Length: 2\r\n\r\n{}",
+            CLOSE,
+        ),
+        (b'HTTP/1.1 200 OK\r\n\r\n{"until": "closed"}', CLOSE),
+        b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: "
+        + str(len(gzip.compress(b'{"packed": true}'))).encode()
+        + b"\r\n\r\n"
+        + gzip.compress(b'{"packed": true}'),
+        b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}",
+        b"HTTP/1.1 200\r\nContent-Length: 2\r\n\r\n{}",  # no reason phrase
+    ]
+    results, seen = on_both(wire, _url(wire), [_read] * len(script), script)
+    assert len(seen) == len(script)
+    reads = [result[1] for result in results]
+    assert reads[0] == (200, [("transfer-encoding", "chunked"),
+                              ("content-type", "application/json")], b'{"a": 1}')  # fmt: skip
+    assert reads[1] == (200, [("content-length", "2")], b"{}")
+    assert reads[2][1][:3] == [("x-many", "a, b"), ("x-folded", "one two"),
+                               ("x-spaced", "padded  ")]  # fmt: skip
+    assert reads[4] == (204, [("x-after", "nothing")], b"")
+    assert reads[5] == (200, [("x-a", "1")], b"{}")  # the header ends at a line that is no field
+    assert reads[6][2] == b'{"until": "closed"}'
+    assert reads[7][2] == b'{"packed": true}'
+
+
+def test_broken_answers_are_uncertain_as_before(wire: Wire):
+    script: list[bytes | tuple[bytes, str]] = [
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{}", CLOSE),  # cut short
+        (b"SMTP ready\r\n\r\n", CLOSE),
+        (b"HTTP/1.1 2000 Odd\r\n\r\n", CLOSE),
+        (b"HTTP/2.0 200 OK\r\nContent-Length: 2\r\n\r\n{}", CLOSE),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", CLOSE),
+        (b"HTTP/1.1 200 OK\r\n" + b"X-Long: " + b"x" * 70000 + b"\r\n\r\n", CLOSE),
+        (b"HTTP/1.1 200 OK\r\n" + b"X-Many: 1\r\n" * 100 + b"\r\n", CLOSE),
+        reply(),
+    ]
+    results, _ = on_both(wire, _url(wire), [_read] * len(script), script)
+    assert [result[0] for result in results[:-1]] == ["Uncertain"] * (len(script) - 1)
+    assert results[-1][0] == "ok"  # and the client goes on with a new connection
 
 
 def test_a_closed_port_is_unreachable():
