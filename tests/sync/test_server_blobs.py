@@ -8,9 +8,11 @@ import os
 from pathlib import Path
 
 import pytest
-from county_helpers import JPEG, PDF, PNG, sha
+from county_helpers import JPEG, PDF, PNG, attachment, package, sha
 
+from app.store import db as dbmod
 from sync.protocol import MAX_BLOB_BYTES
+from sync.server import store
 from sync.server.store import CountyBlobGrantRecord, CountyBlobRecord
 
 GIF = b"GIF89a" + b"\x00" * 30
@@ -94,6 +96,37 @@ def test_a_file_lost_from_disk_is_asked_for_again_and_restored(county, client, c
     assert target.read_bytes() == PDF
     again = client.post("/api/v1/blobs/missing", json={"hashes": [sha(PDF)]}, headers=creds.t)
     assert again.json() == {"missing": []}
+
+
+def test_rows_lost_after_an_upload_are_asked_for_again_by_the_package(county, client, creds):
+    """On PostgreSQL an upload's rows are committed without waiting for the disk, so a power
+    cut can undo them although the upload was answered (the file itself is durable). The
+    package that names the blob then asks for it, and the upload writes the rows again,
+    keeping the file."""
+    assert put(client, creds.t, PDF).status_code == 201
+    target = county.blobs_dir / sha(PDF)[:2] / sha(PDF)
+    inode = target.stat().st_ino
+    with county.db.connection_context():  # as if the last commits never reached the disk
+        CountyBlobGrantRecord.delete().execute()
+        CountyBlobRecord.delete().execute()
+    data = package(attachments=[attachment(PDF)])
+    refused = client.post("/api/v1/packages", json=data, headers=creds.t)
+    assert refused.status_code == 422 and refused.json()["missing"] == [sha(PDF)]
+    again = put(client, creds.t, PDF)
+    assert again.status_code == 201 and again.json()["created"] is True
+    assert target.stat().st_ino == inode and rows(county) == (1, 1)
+    assert client.post("/api/v1/packages", json=data, headers=creds.t).status_code == 201
+
+
+def test_an_upload_s_lazy_commit_stays_with_its_own_transaction(county, client, creds):
+    """Only the upload's rows are committed without waiting for the disk: the connection
+    goes back to the pool committing durably, as the package's commit must."""
+    if not dbmod.is_postgres(county.db):
+        pytest.skip("SQLite commits every upload durably")
+    assert put(client, creds.t, PDF).status_code == 201
+    with store.connection(county.db):
+        setting = store.execute(county.db, "SELECT current_setting('synchronous_commit')")
+        assert setting.fetchone()[0] == "on"
 
 
 def test_other_types_are_415(county, client, creds):
