@@ -254,6 +254,7 @@ EVERY_CALL: list[Call] = [
     lambda c: c.put_blob(BLOB, b""),
     lambda c: c.post_package('{"办件": 1}'.encode()),
     lambda c: c.events(7, limit=50),
+    lambda c: c.put_blob(BLOB, bytes(range(256)) * 1200),  # a scan's size: header and body apart
 ]
 
 
@@ -538,3 +539,31 @@ def test_close_releases_the_connections(wire: Wire):
     client.health()  # as a closed requests.Session did: a new connection
     client.close()
     assert wire.connections == 2
+
+
+@pytest.mark.skipif(not hasattr(socket.socket, "sendmsg"), reason="no scatter-gather sends here")
+def test_a_scan_sent_with_its_header_arrives_whole_when_the_socket_takes_it_in_parts():
+    from sync.client.direct import _send_both
+
+    head, body = b"PUT /x HTTP/1.1\r\n\r\n", bytes(range(256)) * 4096  # 1 MiB
+    sender, receiver = socket.socketpair()
+    sender.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)  # many partial sends
+    sender.settimeout(10)
+    received = bytearray()
+
+    def read() -> None:
+        while len(received) < len(head) + len(body):
+            chunk = receiver.recv(7000)
+            if not chunk:
+                return
+            received.extend(chunk)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        _send_both(sender, head, body)
+        reader.join(timeout=30)
+    finally:
+        sender.close()
+        receiver.close()
+    assert bytes(received) == head + body
