@@ -307,6 +307,7 @@ class Batched:
     Statements sent together still run one after another, each with a snapshot of its own
     (READ COMMITTED): one that follows a lock sees what the lock's holder committed.
     On SQLite (`batched` opens it inside `transaction`) each statement simply runs in turn.
+    Peewee does not know of this transaction: nothing inside may open one of peewee's.
     """
 
     def __init__(self, db: pw.Database) -> None:
