@@ -241,7 +241,8 @@ def _commit(server: CountyServer, township: str, mime: str, spooled: _Spooled) -
     if dbmod.is_postgres(db):
         with store.connection(db):
             _put_in_place(server, spooled)
-            return bool(store.execute(db, _BLOB_AND_GRANT, (*blob, *grant)).rowcount)
+            sent = store.prepared(db, _BLOB_AND_GRANT)
+            return bool(store.execute(db, sent, (*blob, *grant)).rowcount)
     with store.transaction(db):  # SQLite: its write lock also keeps two copies from racing
         _put_in_place(server, spooled)
         store.execute(db, _BLOB_ADD, blob)
@@ -261,7 +262,8 @@ def missing_for(
             "SELECT g.sha256 FROM county_blob_grant g JOIN county_blob b ON b.sha256 = g.sha256 "
             f"WHERE g.township = ? AND g.sha256 IN ({store.placeholders(len(chunk))})"
         )
-        have.update(row[0] for row in store.execute(db, query, (township, *chunk)))
+        sent = store.prepared(db, query)
+        have.update(row[0] for row in store.execute(db, sent, (township, *chunk)))
     if server is not None:
         have = {h for h in have if blob_path(server, h).is_file()}
     return [h for h in wanted if h not in have]

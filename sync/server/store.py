@@ -9,7 +9,10 @@ record here needs a new schema version there.
 from __future__ import annotations
 
 import contextlib
+import logging
 import select
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +30,8 @@ from app.store import db as dbmod
 from app.store.models import BaseRecord
 from sync.server.errors import ApiError
 from sync.server.migrations import migrate_county
+
+log = logging.getLogger("bujianmian.county")
 
 # The serving process keeps its connections open in a pool: opening one per request cost a
 # TCP and authentication round (PostgreSQL) or five pragmas and a WAL checkpoint at every
@@ -298,11 +303,65 @@ def transaction(db: pw.Database) -> Iterator[None]:
 
 Statement = tuple[str, tuple[Any, ...]]
 
+# PostgreSQL: the push routes' statements are prepared once per connection and then executed
+# by name. Planning them each time cost the database more than running them: the package's
+# state query 273 µs of its CPU, prepared 63 µs; the five statements of a handoff together
+# about 0.4 ms less, a quarter of what PostgreSQL spends on it. (psycopg2 has no prepared
+# statements of its own: PREPARE and EXECUTE are sent as SQL.)
+_PREPARED: weakref.WeakKeyDictionary[Any, dict[str, str]] = weakref.WeakKeyDictionary()
+_PREPARED_LOCK = threading.Lock()
+_UNPREPARABLE: set[str] = set()
+MAX_PREPARED = 64  # per connection: a statement beyond that many (an odd IN list) runs as is
+
+
+def prepared(db: pw.Database, text: str) -> str:
+    """What to send for `text` (hand-written SQL, `?` placeholders, see `execute`) on this
+    thread's connection: on PostgreSQL an EXECUTE of the statement prepared on the connection
+    (at its first use there, in a round trip of its own); elsewhere `text` itself."""
+    if not dbmod.is_postgres(db):
+        return text
+    conn = db.connection()  # type: ignore[no-untyped-call]
+    with _PREPARED_LOCK:
+        names = _PREPARED.setdefault(conn, {})
+    name = names.get(text)
+    if name is None:
+        if text in _UNPREPARABLE or len(names) >= MAX_PREPARED:
+            return text
+        name = f"bjm_{len(names)}"
+        if not _prepare(db, conn, name, text):
+            return text
+        names[text] = name
+    count = text.count("?")
+    return f"EXECUTE {name} ({', '.join('?' * count)})" if count else f"EXECUTE {name}"
+
+
+def _prepare(db: pw.Database, conn: Any, name: str, text: str) -> bool:
+    """PREPARE `text` as `name`; False (and never tried again in this process) if PostgreSQL
+    refuses the statement. In a transaction, inside a savepoint, so that a refusal does not
+    end the transaction."""
+    parts = text.split("?")
+    numbered = parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], 1))
+    statement = f"PREPARE {name} AS {numbered}"
+    adapter = db._adapter  # type: ignore[attr-defined]
+    inside = adapter.txn_status(conn) != adapter.txn_idle
+    if inside:
+        statement = f"SAVEPOINT bjm_prepare; {statement}; RELEASE SAVEPOINT bjm_prepare"
+    try:
+        execute(db, statement)
+    except pw.ProgrammingError:  # what the statement is (a lost connection is raised)
+        log.warning("无法预备语句，改为每次直接执行：%s", text[:200], exc_info=True)
+        _UNPREPARABLE.add(text)
+        if inside:
+            execute(db, "ROLLBACK TO SAVEPOINT bjm_prepare; RELEASE SAVEPOINT bjm_prepare")
+        return False
+    return True
+
 
 class Batched:
     """A write transaction whose BEGIN travels with its first statements and whose COMMIT
     with its last write: on PostgreSQL the package route's five round trips (BEGIN, lock,
-    read, write, COMMIT) become two. Statements are hand-written SQL (`execute`).
+    read, write, COMMIT) become two. Statements are hand-written SQL (`execute`), sent as
+    prepared statements (`prepared`).
 
     Statements sent together still run one after another, each with a snapshot of its own
     (READ COMMITTED): one that follows a lock sees what the lock's holder committed.
@@ -319,15 +378,16 @@ class Batched:
         """Run the transaction's first statements; the cursor of the last."""
         if not self._together:
             return self._each(statements)
-        sql = "; ".join(("BEGIN", *(text for text, _ in statements)))
+        sent = [prepared(self.db, text) for text, _ in statements]  # before BEGIN
         self.open = True
+        sql = "; ".join(("BEGIN", *sent))
         return execute(self.db, sql, [value for _, params in statements for value in params])
 
     def commit(self, *statements: Statement) -> Any:
         """Run the transaction's last statements and commit; the cursor of the last."""
         if not self._together:
             return self._each(statements)
-        sql = "; ".join((*(text for text, _ in statements), "COMMIT"))
+        sql = "; ".join((*(prepared(self.db, text) for text, _ in statements), "COMMIT"))
         cursor = execute(self.db, sql, [value for _, params in statements for value in params])
         self.open = False
         return cursor

@@ -1,5 +1,6 @@
-"""The push routes' write transaction (store.batched): BEGIN sent with the first statements,
-COMMIT with the last write, and still all or nothing, on SQLite and PostgreSQL."""
+"""The push routes' database work: their write transaction (store.batched: BEGIN sent with the
+first statements, COMMIT with the last write, and still all or nothing) and, on PostgreSQL,
+their statements prepared once per connection (store.prepared)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import peewee as pw
 import pytest
-from county_helpers import package
+from county_helpers import JPEG, attachment, package, sha
 from fastapi.testclient import TestClient
 
 from app.store import db as dbmod
@@ -112,3 +113,59 @@ def test_a_copy_that_waited_for_the_township_lock_sees_what_the_first_stored(
     assert results[0][1] == results[1][1]
     with store.connection(county.db):
         assert (CountyCaseRecord.select().count(), CountyPackageRecord.select().count()) == (1, 1)
+
+
+def _prepared_statements(county) -> list[str]:
+    with store.connection(county.db):
+        rows = store.execute(county.db, "SELECT statement FROM pg_prepared_statements")
+        return sorted(row[0] for row in rows)
+
+
+def _push(client, creds, serial: int) -> None:
+    scans = [JPEG + bytes([serial, part]) * 50 for part in range(2)]
+    hashes = [sha(data) for data in scans]
+    missing = client.post("/api/v1/blobs/missing", json={"hashes": hashes}, headers=creds.t)
+    assert missing.json() == {"missing": hashes}
+    for data in scans:
+        assert client.put(f"/api/v1/blobs/{sha(data)}", content=data,
+                          headers=creds.t).status_code == 201  # fmt: skip
+    data = package(serial=serial, attachments=[attachment(s, "image/jpeg") for s in scans])
+    assert client.post("/api/v1/packages", json=data, headers=creds.t).status_code == 201
+
+
+def test_the_push_statements_are_prepared_once_per_connection(county, creds):
+    if not dbmod.is_postgres(county.db):
+        pytest.skip("SQLite keeps its own statement cache")
+    client = TestClient(create_app(county))
+    _push(client, creds, 1)
+    first = _prepared_statements(county)
+    # The missing-blobs query, two uploads' insert, the lock, the package's state and insert.
+    assert len(first) == 5
+    assert any("FOR UPDATE" in text for text in first)
+    assert any("synchronous_commit" in text for text in first)
+    _push(client, creds, 2)
+    assert _prepared_statements(county) == first  # executed by name, not prepared again
+
+
+def test_a_statement_postgresql_cannot_prepare_runs_as_it_is(county):
+    undetermined = "SELECT ? IS NULL"  # the parameter's type cannot be told: PREPARE refuses
+    with store.connection(county.db):
+        sent = store.prepared(county.db, undetermined)
+        assert sent == undetermined
+        assert store.execute(county.db, sent, (None,)).fetchone()[0] in (True, 1)
+    with store.batched(county.db) as txn:  # refused inside a transaction, which goes on
+        txn.begin((ADD, ("before", "1")))
+        assert store.prepared(county.db, undetermined + " AND TRUE") == undetermined + " AND TRUE"
+        txn.commit((ADD, ("after", "1")))
+    assert settings(county) == {"after": "1", "before": "1"}
+
+
+def test_prepared_statements_per_connection_are_bounded(county):
+    with store.connection(county.db):
+        sent = [store.prepared(county.db, f"SELECT {n} + CAST(? AS INTEGER)")
+                for n in range(store.MAX_PREPARED + 3)]  # fmt: skip
+        results = [store.execute(county.db, text, (1,)).fetchone()[0] for text in sent]
+    assert results == [n + 1 for n in range(store.MAX_PREPARED + 3)]
+    if dbmod.is_postgres(county.db):
+        assert sum(text.startswith("EXECUTE") for text in sent) == store.MAX_PREPARED
+        assert len(_prepared_statements(county)) == store.MAX_PREPARED
