@@ -9,6 +9,7 @@ record here needs a new schema version there.
 from __future__ import annotations
 
 import contextlib
+import heapq
 import logging
 import select
 import threading
@@ -218,6 +219,44 @@ class _PostgresPool(PooledPostgresqlDatabase):
         poller = select.poll()
         poller.register(conn.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
         return bool(poller.poll(0))
+
+    def _connect(self) -> Any:
+        """An idle connection, or (if none is fit) a new one once there is room; in the
+        thread of `spare_only`, an idle one or NotSpare, never a wait or a new one."""
+        with self._pool_lock:  # re-entered by the pool's own check-out
+            if getattr(_spare_only, "on", False):
+                while self._connections:
+                    timestamp, _, conn = self._connections[0]
+                    stale = self._stale_timeout and self._is_stale(timestamp)
+                    if not stale and not self._is_closed(conn):
+                        break
+                    heapq.heappop(self._connections)
+                    self._close_raw(conn)
+                else:
+                    raise NotSpare
+            return super()._connect()
+
+
+class NotSpare(Exception):
+    """No idle pooled connection at this instant (see `spare_only`)."""
+
+
+_spare_only = threading.local()
+
+
+@contextmanager
+def spare_only(db: pw.Database) -> Iterator[None]:
+    """While inside, this thread takes a connection of `db` only if one sits idle in a
+    serving process's PostgreSQL pool: else NotSpare is raised at check-out, before anything
+    is done. For work in the event loop's own thread, which must never wait for a
+    connection or open one."""
+    if not isinstance(db, _PostgresPool):
+        raise NotSpare
+    _spare_only.on = True
+    try:
+        yield
+    finally:
+        _spare_only.on = False
 
 
 def pooled(db: pw.Database, size: int = POOL_MAX_CONNECTIONS) -> pw.Database:

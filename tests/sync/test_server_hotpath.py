@@ -3,6 +3,7 @@ byte, for every kind of request a township sends, and really taken for the plain
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import uuid
@@ -13,7 +14,8 @@ import pytest
 from county_helpers import JPEG, OTHER, PDF, TOWNSHIP, attachment, bearer, package, sha
 from fastapi.testclient import TestClient
 
-from sync.server import auth, hotpath, store
+from app.store import db as dbmod
+from sync.server import auth, blobs, hotpath, store
 from sync.server.app import create_app
 from sync.server.context import CountyServer
 from sync.server.store import CountyBlobGrantRecord, CountyBlobRecord, CountyPackageRecord
@@ -149,3 +151,54 @@ def test_plain_push_requests_skip_the_routes_and_others_reach_them(
     assert invalid.status_code == 422
     assert invalid.json()["code"] == "invalid"
     assert inner_calls == ["POST /api/v1/blobs/missing", "POST /api/v1/packages"]
+
+
+def _in_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def test_a_missing_blobs_query_is_answered_in_the_loop_when_a_connection_is_idle(
+    county: CountyServer, creds: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not dbmod.is_postgres(county.db):
+        pytest.skip("only a PostgreSQL pool hands out an idle connection without waiting")
+    read_in_loop: list[bool] = []
+    read = blobs.missing_for
+
+    def watched(*args: Any) -> Any:
+        read_in_loop.append(_in_event_loop())
+        return read(*args)
+
+    monkeypatch.setattr(blobs, "missing_for", watched)
+    client = TestClient(create_app(county))
+    query = {"hashes": [sha(PDF)]}
+    expected = {"missing": [sha(PDF)]}
+    # The credential's first use, through the routes: in a worker thread.
+    assert client.post("/api/v1/blobs/missing", json=query, headers=creds.t).json() == expected
+    # Its connection now sits idle in the pool: the event loop takes it.
+    assert client.post("/api/v1/blobs/missing", json=query, headers=creds.t).json() == expected
+    county.db.close_idle()  # none idle: a worker thread, which may wait for one or connect
+    assert client.post("/api/v1/blobs/missing", json=query, headers=creds.t).json() == expected
+    assert read_in_loop == [False, True, False]
+    idle, in_use = [conn for _, _, conn in county.db._connections], county.db._in_use
+    assert len(idle) == 1 and not in_use  # every connection given back
+
+
+def test_the_event_loop_never_opens_a_connection_or_takes_a_broken_one(county: CountyServer):
+    if not dbmod.is_postgres(county.db):
+        pytest.skip("only a PostgreSQL pool hands out an idle connection without waiting")
+    db = county.db
+    db.close_idle()
+    with pytest.raises(store.NotSpare), store.spare_only(db), store.connection(db):
+        pass
+    assert not db._connections and not db._in_use  # none opened
+    with store.connection(db):  # one opened the usual way, then given back
+        broken = db.connection()
+    broken.close()  # as if the database had dropped it
+    with pytest.raises(store.NotSpare), store.spare_only(db), store.connection(db):
+        pass
+    assert not db._connections  # the broken one thrown away, none opened
