@@ -417,19 +417,23 @@ class Batched:
         """Run the transaction's first statements; the cursor of the last."""
         if not self._together:
             return self._each(statements)
-        sent = [prepared(self.db, text) for text, _ in statements]  # before BEGIN
+        texts = [prepared(self.db, text) for text, _ in statements]  # before BEGIN
         self.open = True
-        sql = "; ".join(("BEGIN", *sent))
-        return execute(self.db, sql, [value for _, params in statements for value in params])
+        return self._send(["BEGIN", *texts], statements)
 
     def commit(self, *statements: Statement) -> Any:
         """Run the transaction's last statements and commit; the cursor of the last."""
         if not self._together:
             return self._each(statements)
-        sql = "; ".join((*(prepared(self.db, text) for text, _ in statements), "COMMIT"))
-        cursor = execute(self.db, sql, [value for _, params in statements for value in params])
+        texts = [prepared(self.db, text) for text, _ in statements]
+        cursor = self._send([*texts, "COMMIT"], statements)
         self.open = False
         return cursor
+
+    def _send(self, texts: list[str], statements: tuple[Statement, ...]) -> Any:
+        """`texts` in one round trip, with the parameters of `statements` in order."""
+        params = [value for _, values in statements for value in values]
+        return execute(self.db, "; ".join(texts), params)
 
     def _each(self, statements: tuple[Statement, ...]) -> Any:
         cursor = None
