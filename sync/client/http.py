@@ -2,7 +2,8 @@
 
 Sent exactly as the requests.Session it replaced sent (same bytes, proxies, TLS, redirects,
 sorting of failures), without requests' per-request machinery, which cost much of the CPU:
-straight to the county on http.client (sync/client/direct.py), through a proxy on urllib3.
+straight to the county written and read by the client itself (sync/client/direct.py, with
+http.client's bytes and rules), through a proxy on urllib3.
 """
 
 from __future__ import annotations
@@ -226,7 +227,7 @@ class CountyClient:
         self._base = prepared_url(f"{config.url}{API_PREFIX}")
         self._lock = threading.Lock()
         # Through a proxy: urllib3 (the "" manager's settings apply to those); straight to the
-        # county: http.client (sync/client/direct.py).
+        # county: the client's own HTTP/1.1 (sync/client/direct.py).
         self._managers: dict[str, urllib3.PoolManager] = {"": urllib3.PoolManager(**self._settings)}
         self._direct = DirectPool(
             size=POOL_SIZE, connect_timeout=CONNECT_TIMEOUT, read_timeout=read_timeout, ca=self._ca

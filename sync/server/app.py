@@ -59,7 +59,7 @@ def progress_page(
     server = server_of(request)
     if no is None and code is None:
         return _html(progress.form_page())
-    ip = client_ip(request)
+    ip = client_ip(request.scope)
     if not server.progress_limiter.allow(ip):
         response = _html(progress.limited_page(), 429)
         response.headers["Retry-After"] = str(server.progress_limiter.window)

@@ -21,6 +21,7 @@ import peewee as pw
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Scope
 
 from app.domain.case_number import check_township_code
 from app.domain.errors import KnownError, ValidationError
@@ -202,9 +203,11 @@ def _unauthorized(message: str) -> ApiError:
     return ApiError(401, message, code="unauthorized", headers={"WWW-Authenticate": "Bearer"})
 
 
-def client_ip(request: Request) -> str:
-    """The caller's address as the rate limits count it ("-" when the server gives none)."""
-    return request.client.host if request.client else "-"
+def client_ip(scope: Scope) -> str:
+    """The caller's address as the rate limits count it ("-" when the server gives none), from
+    a request's ASGI scope (`request.scope`)."""
+    client = scope.get("client")
+    return str(client[0]) if client else "-"
 
 
 def verify_credential(
@@ -214,7 +217,7 @@ def verify_credential(
     server: CountyServer = request.app.state.county
     pattern = TOWNSHIP_TOKEN if kind == "township" else STAFF_TOKEN
     match = pattern.match(credential)
-    ip = client_ip(request)
+    ip = client_ip(request.scope)
     if server.auth_failures.blocked(ip):
         raise ApiError(429, "凭据错误次数过多，请稍后再试", code="rate_limited",
                        headers={"Retry-After": str(server.auth_failures.window)})  # fmt: skip
@@ -260,7 +263,8 @@ async def verify_credential_async(
 ) -> TownshipPrincipal | StaffPrincipal:
     """`verify_credential` for async dependencies: a known credential is answered on the
     event loop (no thread hop per request); a database read or scrypt runs in a thread."""
-    principal = already_verified(request.app.state.county, client_ip(request), kind, credential)
+    server = request.app.state.county
+    principal = already_verified(server, client_ip(request.scope), kind, credential)
     if principal is not None:
         return principal
     return await run_in_threadpool(verify_credential, request, kind, credential)

@@ -344,9 +344,9 @@ Statement = tuple[str, tuple[Any, ...]]
 
 # PostgreSQL: the push routes' statements are prepared once per connection and then executed
 # by name. Planning them each time cost the database more than running them: the package's
-# state query 273 µs of its CPU, prepared 63 µs; the five statements of a handoff together
-# about 0.4 ms less, a quarter of what PostgreSQL spends on it. (psycopg2 has no prepared
-# statements of its own: PREPARE and EXECUTE are sent as SQL.)
+# state query 273 µs of its CPU, prepared 63 µs. In a push of 1,000 handoffs PostgreSQL's
+# CPU per handoff fell from 1.55 to 1.35 ms. (psycopg2 has no prepared statements of its
+# own: PREPARE and EXECUTE are sent as SQL.)
 _PREPARED: weakref.WeakKeyDictionary[Any, dict[str, str]] = weakref.WeakKeyDictionary()
 _PREPARED_LOCK = threading.Lock()
 _UNPREPARABLE: set[str] = set()
